@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `controlnode` command: deploys Erlang/Elixir releases over SSH and keeps them running.
+@main
+struct ControlNode: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "controlnode",
+        abstract: "Deploy Erlang/Elixir releases to hosts over SSH and keep them connected, monitored and running.",
+        version: "controlnode 0.1.0"
+    )
+}
