@@ -20,3 +20,11 @@ struct FixtureError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
 }
+
+/// Runs blocking fixture work (spawning and waiting for processes) on a Dispatch thread, so it never
+/// occupies one of the few threads of Swift's cooperative pool that the code under test needs.
+func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+    }
+}

@@ -1,0 +1,178 @@
+/// How a remote command ended.
+public enum ExitReason: Sendable, Equatable {
+    /// It exited with this status.
+    case status(Int32)
+    /// A signal ended it (the name without `SIG`, such as `KILL`).
+    case signal(String)
+}
+
+/// A finished remote command: its output, byte for byte, and how it ended.
+public struct ExecResult: Sendable {
+    /// Everything the command wrote to stdout.
+    public var stdout: [UInt8]
+    /// Everything the command wrote to stderr.
+    public var stderr: [UInt8]
+    /// How the command ended.
+    public var exit: ExitReason
+
+    /// Whether it exited with status 0.
+    public var succeeded: Bool { exit == .status(0) }
+    /// stdout as text (invalid UTF-8 is replaced), for logs and simple parsing.
+    public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+    /// stderr as text (invalid UTF-8 is replaced).
+    public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
+}
+
+/// Runs one command in an exec channel: open, start, feed stdin, read both streams to end of file,
+/// close, collect the exit status, free. A deadline aborts it.
+final class ExecOperation: SessionOperation, @unchecked Sendable {
+    // @unchecked: after `submit`, only the session thread touches this object.
+    private enum Phase {
+        case opening, starting, writingInput, sendingEOF, reading, closing, waitingClosed, freeing
+    }
+
+    private let command: String
+    private let input: [UInt8]
+    private var inputOffset = 0
+    private let timeoutDescription: String
+    private let timeoutAt: Int64
+    var deadline: Int64? { outcome == nil ? timeoutAt : nil }
+    private var continuation: CheckedContinuation<Result<ExecResult, SSHError>, Never>?
+    private var phase = Phase.opening
+    private var channel: ChannelHandle?
+    private var stdout: [UInt8] = []
+    private var stderr: [UInt8] = []
+    private var outcome: Result<ExecResult, SSHError>?
+    private static let chunk = 64 << 10
+
+    init(
+        command: String, input: [UInt8], timeout: Duration,
+        continuation: CheckedContinuation<Result<ExecResult, SSHError>, Never>
+    ) {
+        self.command = command
+        self.input = input
+        self.timeoutDescription = "\(timeout)"
+        self.timeoutAt = monotonicNanoseconds() + timeout.nanoseconds
+        self.continuation = continuation
+    }
+
+    func step(_ loop: SessionLoop) -> StepResult {
+        if outcome == nil, loop.now >= timeoutAt {
+            outcome = .failure(
+                SSHError(.timedOut, host: loop.settings.endpoint,
+                    detail: "command did not finish within \(timeoutDescription): \(Self.summary(command))"))
+            loop.releaseOpenSlot(self)
+            if channel == nil { return resume() }
+            // The caller hears of the timeout now; freeing the channel may wait for the remote command.
+            _ = resume()
+            phase = .freeing
+        }
+        switch phase {
+        case .opening:
+            guard loop.acquireOpenSlot(self) else { return .idle }
+            guard let opened = loop.session.openChannel(type: "session") else {
+                return failed(loop, loop.session.lastErrorCode, .execFailed, "opening a channel for a command")
+            }
+            loop.releaseOpenSlot(self)
+            channel = opened
+            phase = .starting
+            return .progressed
+        case .starting:
+            let rc = channel!.exec(command)
+            if rc != 0 { return failed(loop, rc, .execFailed, "starting \(Self.summary(command))") }
+            phase = input.isEmpty ? .sendingEOF : .writingInput
+            return .progressed
+        case .writingInput:
+            let written = input.withUnsafeBytes { channel!.write(UnsafeRawBufferPointer(rebasing: $0[inputOffset...])) }
+            if written < 0 { return failed(loop, Int32(written), .execFailed, "writing the command's input") }
+            inputOffset += written
+            if inputOffset == input.count { phase = .sendingEOF }
+            return .progressed
+        case .sendingEOF:
+            let rc = channel!.sendEOF()
+            if rc != 0 { return failed(loop, rc, .execFailed, "closing the command's input") }
+            phase = .reading
+            return .progressed
+        case .reading:
+            return readOutput(loop)
+        case .closing:
+            let rc = channel!.close()
+            if rc != 0 { return failed(loop, rc, .execFailed, "closing the command's channel") }
+            phase = .waitingClosed
+            return .progressed
+        case .waitingClosed:
+            let rc = channel!.waitClosed()
+            if rc != 0 { return failed(loop, rc, .execFailed, "waiting for the command's channel to close") }
+            let exit: ExitReason = channel!.exitSignal.map { .signal($0) } ?? .status(channel!.exitStatus)
+            outcome = .success(ExecResult(stdout: stdout, stderr: stderr, exit: exit))
+            _ = resume()
+            phase = .freeing
+            return .progressed
+        case .freeing:
+            let rc = channel!.free()
+            if rc == LibSSH2Code.wouldBlock { return .wouldBlock }
+            channel = nil
+            return resume()
+        }
+    }
+
+    private func readOutput(_ loop: SessionLoop) -> StepResult {
+        var buffer = [UInt8](repeating: 0, count: Self.chunk)
+        var moved = false
+        for stream in [Int32(0), Int32(1)] {
+            while true {
+                let count = buffer.withUnsafeMutableBytes { channel!.read(stream: stream, into: $0) }
+                if count > 0 {
+                    if stream == 0 {
+                        stdout.append(contentsOf: buffer[0..<count])
+                    } else {
+                        stderr.append(contentsOf: buffer[0..<count])
+                    }
+                    moved = true
+                    continue
+                }
+                if count < 0 && Int32(count) != LibSSH2Code.wouldBlock {
+                    return failed(loop, Int32(count), .execFailed, "reading the command's output")
+                }
+                break
+            }
+        }
+        if channel!.receivedEOF {
+            phase = .closing
+            return .progressed
+        }
+        return moved ? .progressed : .wouldBlock
+    }
+
+    private func failed(_ loop: SessionLoop, _ rc: Int32, _ code: SSHError.Code, _ what: String) -> StepResult {
+        if rc == LibSSH2Code.wouldBlock { return .wouldBlock }
+        loop.releaseOpenSlot(self)
+        let (error, fatal) = loop.classify(rc, code, what)
+        if fatal {
+            abandon(error)
+            return .transportFailed(error)
+        }
+        if outcome == nil { outcome = .failure(error) }
+        let finished = resume()
+        if channel == nil { return finished }
+        phase = .freeing
+        return .progressed
+    }
+
+    private func resume() -> StepResult {
+        if let outcome { continuation?.resume(returning: outcome) }
+        continuation = nil
+        return .finished
+    }
+
+    func abandon(_ error: SSHError) {
+        continuation?.resume(returning: .failure(error))
+        continuation = nil
+    }
+
+    /// The command's first line, shortened, for error messages (never its input, which may hold secrets).
+    static func summary(_ command: String) -> String {
+        let line = command.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? ""
+        return line.count > 80 ? "'\(line.prefix(77))...'" : "'\(line)'"
+    }
+}

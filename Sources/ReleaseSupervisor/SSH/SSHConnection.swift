@@ -1,0 +1,88 @@
+public import Logging
+
+/// One SSH connection to a host, shared by every exec, upload and channel to that host.
+///
+/// A dedicated thread owns the libssh2 session (see `SessionLoop`); this type is the async, Sendable face of
+/// it. The connection ends when `close()` is called, when the last reference goes, or when it dies: the server
+/// closes it, or sends nothing for `keepaliveMaxMissed` keepalive intervals. `ended()` reports that once.
+public final class SSHConnection: Sendable {
+    private let loop: SessionLoop
+
+    /// The settings the connection was made with.
+    public var settings: SSHSettings { loop.settings }
+
+    private init(loop: SessionLoop) {
+        self.loop = loop
+    }
+
+    deinit { loop.requestClose() }
+
+    /// Connects, verifies the host key under the settings' policy and authenticates.
+    ///
+    /// - Throws: `SSHError` naming the host and what to do: unreachable, handshake, host key, authentication.
+    public static func connect(_ settings: SSHSettings, logger: Logger) async throws(SSHError) -> SSHConnection {
+        SSHConnection(loop: try await SessionLoop.start(settings: settings, logger: logger))
+    }
+
+    /// Runs `command` through the user's shell on the host and collects its output and exit.
+    ///
+    /// - Parameters:
+    ///   - input: bytes written to the command's stdin, then end of file (secrets go here, never in `command`).
+    ///   - timeout: bound on the whole command; on expiry its channel is closed and `timedOut` thrown.
+    /// - Throws: `SSHError` when the command could not run or the connection failed; a non-zero exit is not an error.
+    public func execute(_ command: String, input: [UInt8] = [], timeout: Duration = .seconds(60))
+        async throws(SSHError) -> ExecResult
+    {
+        let result: Result<ExecResult, SSHError> = await withCheckedContinuation { continuation in
+            loop.submit(ExecOperation(command: command, input: input, timeout: timeout, continuation: continuation))
+        }
+        return try result.get()
+    }
+
+    /// Starts `command` on the host as a daemon: detached from the channel (new session, stdin from /dev/null,
+    /// output appended to `logPath`), so this returns as soon as it has started rather than at end of file.
+    ///
+    /// - Returns: the process id of the detached command on the host.
+    public func startDetached(_ command: String, logPath: String, input: [UInt8] = [], timeout: Duration = .seconds(30))
+        async throws(SSHError) -> Int32
+    {
+        let wrapped =
+            "setsid sh -c \(ShellQuote.quote(command)) < /dev/null >> \(ShellQuote.quote(logPath)) 2>&1 & echo $!"
+        let result = try await execute(wrapped, input: input, timeout: timeout)
+        guard result.succeeded, let pid = Int32(result.stdoutText.trimmingWhitespace()) else {
+            throw SSHError(
+                .execFailed, host: settings.endpoint,
+                detail: "could not start \(ExecOperation.summary(command)) in the background: "
+                    + result.stderrText.trimmingWhitespace())
+        }
+        return pid
+    }
+
+    /// Closes the connection: channels and forwards end, commands in flight fail with `closed`.
+    public func close() async {
+        loop.requestClose()
+        _ = await loop.ended()
+    }
+
+    /// Waits until the connection has ended, and returns why: code `closed` after `close()`, `connectionLost`
+    /// when the server or the network failed. Every caller gets the same single answer.
+    public func ended() async -> SSHError { await loop.ended() }
+
+    /// Why the connection ended, or nil while it is up.
+    public var endReason: SSHError? { loop.endReason }
+
+    /// Submits work to the session thread (for the SSH layer's other files).
+    func submit(_ operation: any SessionOperation) { loop.submit(operation) }
+    func wake() { loop.wake() }
+}
+
+extension String {
+    /// The string without leading and trailing spaces, tabs and newlines.
+    func trimmingWhitespace() -> String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
+        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else {
+            return ""
+        }
+        return String(self[first...last])
+    }
+}
