@@ -58,6 +58,22 @@ public final class SSHConnection: Sendable {
         return pid
     }
 
+    /// Opens a direct-tcpip channel to `host`:`port` as seen from the server: a duplex byte stream.
+    ///
+    /// - Throws: `SSHError` with code `channelOpenFailed` when the server refuses (nothing listens there, or
+    ///   forwarding is disabled on the host).
+    public func openChannel(host: String, port: UInt16) async throws(SSHError) -> SSHChannel {
+        try await SSHChannel.open(on: self, host: host, port: port)
+    }
+
+    /// Listens on 127.0.0.1 (`localPort`, or an ephemeral port when 0) and forwards each accepted connection
+    /// through this connection to `host`:`port` as seen from the server.
+    public func forwardLocalPort(_ localPort: UInt16 = 0, to host: String, port: UInt16) async throws(SSHError)
+        -> LocalForward
+    {
+        try await LocalForward.start(on: self, localPort: localPort, host: host, port: port)
+    }
+
     /// Closes the connection: channels and forwards end, commands in flight fail with `closed`.
     public func close() async {
         loop.requestClose()

@@ -1,69 +1,92 @@
 import Foundation
+import Synchronization
 
-/// A child process a test started; stopped by its pid, never by name.
-final class TestProcess: @unchecked Sendable {
-    // @unchecked: `process` is only touched through Foundation's thread-safe Process API.
-    let process: Process
+/// A child process a test started with posix_spawn; waited for and stopped by its pid, never by name.
+///
+/// Foundation's `Process` is not used: its waiting can hang when many tests spawn and reap at once.
+final class TestProcess: Sendable {
+    let pid: pid_t
     let logPath: String
     let name: String
+    private let exitStatus = Mutex<Int32?>(nil)
 
-    /// Starts `executable` with `arguments`; stdout and stderr go to `logPath`.
+    /// Starts `executable` with `arguments`; stdin is /dev/null, stdout and stderr go to `logPath`.
     init(
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
         logPath: String, name: String? = nil
     ) throws {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
         self.logPath = logPath
         self.name = name ?? (executable as NSString).lastPathComponent
-        try process.run()
-        try? log.close()
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let environment = environment ?? ProcessInfo.processInfo.environment
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
+        }
+        var child: pid_t = 0
+        let rc = posix_spawn(&child, executable, &actions, nil, argv, envp)
+        guard rc == 0 else { throw FixtureError("cannot start \(executable): \(String(cString: strerror(rc)))") }
+        pid = child
     }
 
-    var pid: Int32 { process.processIdentifier }
-    var isRunning: Bool { process.isRunning }
+    /// Whether the process has not exited yet (reaps it once it has).
+    var isRunning: Bool { poll() == nil }
+
+    /// The raw wait status once it has exited, else nil.
+    @discardableResult
+    func poll() -> Int32? {
+        exitStatus.withLock { status in
+            if status != nil { return status }
+            var raw: Int32 = 0
+            if waitpid(pid, &raw, WNOHANG) == pid { status = raw }
+            return status
+        }
+    }
+
+    /// Blocks until the process exits and returns its exit code (128 + signal if a signal ended it).
+    func waitForExit() -> Int32 {
+        while true {
+            if let raw = poll() {
+                return raw & 0x7F == 0 ? (raw >> 8) & 0xFF : 128 + (raw & 0x7F)
+            }
+            usleep(2_000)
+        }
+    }
 
     /// The process's output so far.
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
-    func signal(_ signal: Int32) { if process.isRunning { kill(pid, signal) } }
+    func signal(_ signal: Int32) { if isRunning { kill(pid, signal) } }
 
-    /// SIGTERM, then SIGKILL if it is still there after `grace`; waits until it has exited.
+    /// SIGTERM, then SIGKILL if it is still there after `grace`; returns once it has exited.
     func stop(grace: Duration = .seconds(3)) {
-        guard process.isRunning else { return }
+        guard isRunning else { return }
         kill(pid, SIGCONT)
         kill(pid, SIGTERM)
         let deadline = ContinuousClock.now.advanced(by: grace)
-        while process.isRunning && ContinuousClock.now < deadline { usleep(10_000) }
-        if process.isRunning { kill(pid, SIGKILL) }
-        process.waitUntilExit()
+        while isRunning && ContinuousClock.now < deadline { usleep(5_000) }
+        if isRunning { kill(pid, SIGKILL) }
+        _ = waitForExit()
     }
 
     deinit { stop(grace: .milliseconds(500)) }
 }
 
-/// Runs a command to completion and returns its exit status and combined output.
+/// Runs a command to completion and returns its exit code and combined output.
 @discardableResult
 func runCommand(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (
     status: Int32, output: String
 ) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    let logPath = NSTemporaryDirectory() + "/controlnode-cmd-\(UUID().uuidString).log"
+    defer { try? FileManager.default.removeItem(atPath: logPath) }
+    let process = try TestProcess(executable, arguments, environment: environment, logPath: logPath)
+    let status = process.waitForExit()
+    return (status, process.log)
 }

@@ -1,0 +1,141 @@
+import Foundation
+import ReleaseSupervisor
+import Testing
+
+@Suite("SSH port forwarding against a real sshd")
+struct ForwardTests {
+    @Test("20 concurrent connections through a local forward, 1 MB each, byte for byte")
+    func concurrentForwardedConnections() async throws {
+        let server = try await SSHServerFixture.start()
+        defer { server.stop() }
+        let echo = try EchoServer()
+        defer { echo.stop() }
+        let connection = try await server.connect()
+        let forward = try await connection.forwardLocalPort(to: "127.0.0.1", port: echo.port)
+        #expect(forward.port != 0)
+        #expect(forward.port != echo.port)
+        let results = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for index in 0..<20 {
+                group.addTask {
+                    try await offload {
+                        let payload = patternBytes(count: 1 << 20, seed: UInt64(index + 1))
+                        let fd = try connectLoopback(port: forward.port)
+                        defer { close(fd) }
+                        return exchange(fd, payload: payload) == payload
+                    }
+                }
+            }
+            return try await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(results.count == 20)
+        #expect(results.allSatisfy { $0 })
+        forward.close()
+        await connection.close()
+    }
+
+    @Test("a refused target closes the local client's connection instead of hanging")
+    func refusedTarget() async throws {
+        let server = try await SSHServerFixture.start()
+        defer { server.stop() }
+        let closedPort = try freeLoopbackPort()
+        let connection = try await server.connect()
+        let forward = try await connection.forwardLocalPort(to: "127.0.0.1", port: closedPort)
+        let started = ContinuousClock.now
+        let received = try await offload {
+            let fd = try connectLoopback(port: forward.port)
+            defer { close(fd) }
+            var timeout = timeval(tv_sec: 10, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var byte: UInt8 = 0
+            return read(fd, &byte, 1)
+        }
+        #expect(received == 0)
+        #expect(ContinuousClock.now - started < .seconds(5))
+        // The refusal does not hurt the connection.
+        #expect(try await connection.execute("true").succeeded)
+        await #expect(throws: SSHError.self) { _ = try await connection.openChannel(host: "127.0.0.1", port: closedPort) }
+        forward.close()
+        await connection.close()
+    }
+
+    @Test("a direct channel is a duplex byte stream, with half-close")
+    func directChannel() async throws {
+        let server = try await SSHServerFixture.start()
+        defer { server.stop() }
+        let echo = try EchoServer()
+        defer { echo.stop() }
+        let connection = try await server.connect()
+        let channel = try await connection.openChannel(host: "127.0.0.1", port: echo.port)
+        let payload = patternBytes(count: 3 << 20, seed: 7)
+        async let sent: Void = channel.write(payload)
+        var received: [UInt8] = []
+        while received.count < payload.count {
+            let chunk = try await channel.read(upTo: 1 << 16)
+            if chunk.isEmpty { break }
+            received += chunk
+        }
+        try await sent
+        #expect(received == payload)
+        await channel.close()
+        #expect(try await channel.read(upTo: 10).isEmpty)
+        await connection.close()
+    }
+
+    @Test("sshd serving the connection killed: reported dead at once, exactly once, to every waiter")
+    func serverKilled() async throws {
+        let server = try await SSHServerFixture.start()
+        defer { server.stop() }
+        let echo = try EchoServer()
+        defer { echo.stop() }
+        let connection = try await server.connect(server.settings(keepalive: .seconds(1), maxMissed: 2))
+        let forward = try await connection.forwardLocalPort(to: "127.0.0.1", port: echo.port)
+        let channel = try await connection.openChannel(host: "127.0.0.1", port: echo.port)
+        async let first = connection.ended()
+        async let second = connection.ended()
+        let started = ContinuousClock.now
+        for pid in descendants(of: server.sshd!.pid) { kill(pid, SIGKILL) }
+        let (a, b) = await (first, second)
+        #expect(a.code == .connectionLost)
+        #expect(b.code == .connectionLost)
+        #expect(a.description == b.description)
+        #expect(ContinuousClock.now - started < .seconds(2))
+        await #expect(throws: SSHError.self) { _ = try await channel.read(upTo: 10) }
+        await #expect(throws: SSHError.self) { _ = try await connection.execute("true") }
+        forward.close()
+    }
+
+    @Test("a server that goes silent is declared dead within keepalive interval × max missed")
+    func serverSilent() async throws {
+        let server = try await SSHServerFixture.start()
+        defer { server.stop() }
+        let echo = try EchoServer()
+        defer { echo.stop() }
+        let connection = try await server.connect(server.settings(keepalive: .seconds(1), maxMissed: 2))
+        let forward = try await connection.forwardLocalPort(to: "127.0.0.1", port: echo.port)
+        let stopped = descendants(of: server.sshd!.pid)
+        #expect(!stopped.isEmpty)
+        for pid in stopped { kill(pid, SIGSTOP) }
+        defer { for pid in stopped { kill(pid, SIGCONT) } }
+        let started = ContinuousClock.now
+        let reason = await connection.ended()
+        let elapsed = ContinuousClock.now - started
+        #expect(reason.code == .connectionLost)
+        #expect(reason.detail.contains("no traffic"))
+        // Dead after 2 silent seconds; the first probe may go out up to one interval late.
+        #expect(elapsed >= .milliseconds(1500))
+        #expect(elapsed < .seconds(4))
+        forward.close()
+    }
+}
+
+/// Every process below `root` (children, grandchildren, ...).
+func descendants(of root: Int32) -> [Int32] {
+    var result: [Int32] = []
+    var frontier = [root]
+    while let next = frontier.popLast() {
+        let children = childPids(of: next)
+        result += children
+        frontier += children
+    }
+    return result
+}
