@@ -49,6 +49,15 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .executableTarget(
+            name: "ControlNodeBench",
+            dependencies: [
+                "ReleaseSupervisor",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/ControlNodeBench",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "SupervisorTests",
             dependencies: [

@@ -113,6 +113,12 @@ struct SessionHandle {
         return (lastFailure, "authenticate")
     }
 
+    /// The negotiated key exchange, host key, cipher and MAC (client to server).
+    func negotiatedMethods() -> String {
+        let kinds = [LIBSSH2_METHOD_KEX, LIBSSH2_METHOD_HOSTKEY, LIBSSH2_METHOD_CRYPT_CS, LIBSSH2_METHOD_MAC_CS]
+        return kinds.map { libssh2_session_methods(raw, $0).map { String(cString: $0) } ?? "?" }.joined(separator: " ")
+    }
+
     func blockDirections() -> (inbound: Bool, outbound: Bool) {
         let directions = libssh2_session_block_directions(raw)
         return (

@@ -11,6 +11,9 @@ public final class SSHConnection: Sendable {
     /// The settings the connection was made with.
     public var settings: SSHSettings { loop.settings }
 
+    /// The negotiated key exchange, host key algorithm, cipher and MAC, space-separated.
+    public var negotiatedMethods: String { loop.negotiatedMethods }
+
     private init(loop: SessionLoop) {
         self.loop = loop
     }

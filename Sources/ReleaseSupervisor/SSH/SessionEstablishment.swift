@@ -16,7 +16,7 @@ struct SessionEstablishment {
         "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-rsa",
     ]
 
-    func run() throws(SSHError) -> (session: SessionHandle, socket: Int32) {
+    func run() throws(SSHError) -> (session: SessionHandle, socket: Int32, methods: String) {
         let started = ContinuousClock.now
         let socket: Int32
         do {
@@ -48,7 +48,9 @@ struct SessionEstablishment {
             try authenticate(session)
             session.setTimeout(milliseconds: 0)
             session.setBlocking(false)
-            return (session, socket)
+            logger.debug(
+                "SSH connected", metadata: ["host": "\(settings.endpoint)", "methods": "\(session.negotiatedMethods())"])
+            return (session, socket, session.negotiatedMethods())
         } catch {
             _ = session.free()
             close(socket)

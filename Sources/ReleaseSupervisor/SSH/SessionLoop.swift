@@ -37,6 +37,8 @@ final class SessionLoop: @unchecked Sendable {
     private var openSlotHolder: ObjectIdentifier?
     private var probe: KeepaliveProbe?
     private let traffic: UnsafeMutablePointer<TrafficRecord>
+    /// Key exchange, host key, cipher and MAC, set once before `start` returns.
+    private(set) var negotiatedMethods = ""
     /// The monotonic time of the current loop turn, in nanoseconds.
     private(set) var now: Int64 = 0
 
@@ -146,6 +148,7 @@ final class SessionLoop: @unchecked Sendable {
             let connection = try SessionEstablishment(settings: settings, logger: logger, traffic: traffic).run()
             session = connection.session
             socket = connection.socket
+            negotiatedMethods = connection.methods
         } catch {
             _ = markEnded(error)
             notifyEnded(error)

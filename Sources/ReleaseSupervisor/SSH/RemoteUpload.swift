@@ -1,0 +1,124 @@
+import Crypto
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A file that reached its final name on the host, with the checksum both sides agreed on.
+public struct UploadResult: Sendable, Equatable {
+    /// The absolute path on the host.
+    public var remotePath: String
+    /// The file's size in bytes.
+    public var size: Int
+    /// The SHA-256 of the file, lowercase hex, as computed locally and on the host.
+    public var sha256: String
+}
+
+extension SSHConnection {
+    /// Uploads `localPath` to the absolute `remotePath`, creating missing parent directories.
+    ///
+    /// The file is written under a temporary name beside its destination and renamed only after the host's
+    /// `sha256sum` of it matches the local SHA-256; a failure at any point leaves nothing under the final name.
+    ///
+    /// - Throws: `SSHError` naming the host, the path and the cause (unreadable local file, permission denied,
+    ///   disk full, checksum mismatch, connection lost).
+    public func upload(localPath: String, to remotePath: String, mode: Int = 0o644) async throws(SSHError)
+        -> UploadResult
+    {
+        let endpoint = settings.endpoint
+        guard remotePath.hasPrefix("/"), !remotePath.hasSuffix("/") else {
+            throw SSHError(.uploadFailed, host: endpoint, detail: "remote path \(remotePath) must be an absolute file path")
+        }
+        let descriptor = open(localPath, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw SSHError(
+                .localFileUnreadable, host: endpoint,
+                detail: "cannot open \(localPath): \(SystemCallError(call: "open", errno: errno))")
+        }
+        defer { Glibc.close(descriptor) }
+        var info = stat()
+        fstat(descriptor, &info)
+        let size = Int(info.st_size)
+
+        let parent = String(remotePath[..<remotePath.lastIndex(of: "/")!])
+        let name = String(remotePath[remotePath.index(after: remotePath.lastIndex(of: "/")!)...])
+        let temporary = "\(parent)/.\(name).upload-\(String(UInt64.random(in: 1...UInt64.max), radix: 16))"
+
+        async let localDigest = Self.sha256(of: descriptor, size: size)
+        let written: Result<Void, SSHError> = await withCheckedContinuation { continuation in
+            submit(
+                SFTPWriteOperation(
+                    localDescriptor: descriptor, fileSize: size, directories: Self.ancestors(of: parent),
+                    remotePath: temporary, mode: mode, continuation: continuation))
+        }
+        let digest = await localDigest
+        try written.get()
+        guard let expected = digest else {
+            _ = try? await execute("rm -f -- \(ShellQuote.quote(temporary))")
+            throw SSHError(.localFileUnreadable, host: endpoint, detail: "cannot read \(localPath) to checksum it")
+        }
+        try await verifyAndRename(temporary: temporary, to: remotePath, expected: expected)
+        return UploadResult(remotePath: remotePath, size: size, sha256: expected)
+    }
+
+    /// One command on the host: checksum the temporary file, and rename it only if the checksum matches.
+    private func verifyAndRename(temporary: String, to remotePath: String, expected: String) async throws(SSHError) {
+        let source = ShellQuote.quote(temporary)
+        let script = """
+            sum=$(sha256sum -b -- \(source)) || exit 3
+            case "$sum" in
+              \(expected)\\ *) mv -f -- \(source) \(ShellQuote.quote(remotePath)) || { rm -f -- \(source); exit 4; } ;;
+              *) rm -f -- \(source); echo "$sum"; exit 5 ;;
+            esac
+            """
+        let result = try await execute(script, timeout: .seconds(600))
+        switch result.exit {
+        case .status(0):
+            return
+        case .status(5):
+            let remote = result.stdoutText.split(separator: " ").first.map(String.init) ?? "?"
+            throw SSHError(
+                .checksumMismatch, host: settings.endpoint,
+                detail: "upload to \(remotePath) arrived corrupted (sha256 \(remote) on the host, \(expected) here); "
+                    + "the temporary file was removed, retry the upload")
+        default:
+            throw SSHError(
+                .uploadFailed, host: settings.endpoint,
+                detail: "cannot verify or rename the upload to \(remotePath): "
+                    + result.stderrText.trimmingWhitespace() + "; nothing was left under the final name")
+        }
+    }
+
+    /// `/a`, `/a/b`, `/a/b/c` for `/a/b/c`.
+    static func ancestors(of directory: String) -> [String] {
+        var paths: [String] = []
+        var current = ""
+        for component in directory.split(separator: "/") {
+            current += "/\(component)"
+            paths.append(current)
+        }
+        return paths
+    }
+
+    /// The SHA-256 of the first `size` bytes of an open file, in lowercase hex; nil when it cannot be read.
+    static func sha256(of descriptor: Int32, size: Int) async -> String? {
+        var hasher = SHA256()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 1)
+        defer { buffer.deallocate() }
+        var offset = 0
+        while offset < size {
+            let got = pread(descriptor, buffer.baseAddress, min(buffer.count, size - offset), off_t(offset))
+            if got < 0 && errno == EINTR { continue }
+            if got <= 0 { return nil }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
+            offset += got
+        }
+        return hasher.finalize().map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
