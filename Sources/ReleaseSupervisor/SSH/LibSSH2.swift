@@ -93,10 +93,11 @@ struct SessionHandle {
             raw, user, UInt32(user.utf8.count), nil, privateKeyPath, passphrase)
     }
 
-    /// Tries every identity of the running ssh-agent (`SSH_AUTH_SOCK`) in turn.
-    func authenticateWithAgent(user: String) -> (code: Int32, step: String) {
+    /// Tries every identity of the ssh-agent at `socketPath` (or `SSH_AUTH_SOCK`) in turn.
+    func authenticateWithAgent(user: String, socketPath: String?) -> (code: Int32, step: String) {
         guard let agent = libssh2_agent_init(raw) else { return (Int32(LIBSSH2_ERROR_ALLOC), "init") }
         defer { libssh2_agent_free(agent) }
+        if let socketPath { libssh2_agent_set_identity_path(agent, socketPath) }
         var rc = libssh2_agent_connect(agent)
         guard rc == 0 else { return (rc, "connect") }
         defer { libssh2_agent_disconnect(agent) }

@@ -12,8 +12,8 @@ public enum HostKeyPolicy: String, Sendable, Equatable, CaseIterable {
 public enum SSHAuthentication: Sendable, Equatable {
     /// A private key file (ed25519 or ecdsa, OpenSSH or PEM format), with an optional file holding its passphrase.
     case keyFile(path: String, passphraseFile: String? = nil)
-    /// The identities of the ssh-agent at `SSH_AUTH_SOCK`.
-    case agent
+    /// The identities of an ssh-agent: at `socketPath`, or at `SSH_AUTH_SOCK` when nil.
+    case agent(socketPath: String? = nil)
 }
 
 /// Where and how to connect: one host, one user.

@@ -150,8 +150,8 @@ struct SessionEstablishment {
                 .authenticationFailed, host: settings.endpoint,
                 detail: "the server refused key \(path) for user \(settings.user); check authorized_keys on the host",
                 libssh2Code: code, libssh2Message: message)
-        case .agent:
-            let (rc, step) = session.authenticateWithAgent(user: settings.user)
+        case .agent(let socketPath):
+            let (rc, step) = session.authenticateWithAgent(user: settings.user, socketPath: socketPath)
             guard rc != 0 else { return }
             let (code, message) = session.lastError
             if step == "connect" || step == "init" || step == "list identities" {
