@@ -26,6 +26,11 @@ let package = Package(
             providers: [.apt(["libssh2-1-dev"])]
         ),
         .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .systemLibrary(
             name: "CSystemd",
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
@@ -35,9 +40,19 @@ let package = Package(
             dependencies: [
                 "CSSH2",
                 "CSystemd",
+                "CZlib",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "DistBench",
+            dependencies: [
+                "ReleaseSupervisor",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/DistBench",
             swiftSettings: strictSettings
         ),
         .executableTarget(

@@ -1,0 +1,1 @@
+print("DistBench: not yet written")
