@@ -25,6 +25,7 @@ let package = Package(
             pkgConfig: "libssh2",
             providers: [.apt(["libssh2-1-dev"])]
         ),
+        .systemLibrary(name: "CEpoll"),
         .systemLibrary(
             name: "CZlib",
             pkgConfig: "zlib",
@@ -41,6 +42,7 @@ let package = Package(
                 "CSSH2",
                 "CSystemd",
                 "CZlib",
+                "CEpoll",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
