@@ -14,12 +14,28 @@ final class ErlangNodeFixture: Sendable {
     let node: TestProcess
     let directory: TemporaryDirectory
 
-    /// The echo process every node registers: `{From, Message}` comes back to `From` as `{echo, Message}`.
-    static let echoProcess =
-        "register(echo, spawn(fun Loop() -> receive {From, Message} -> From ! {echo, Message}, Loop() end end))."
+    /// The helper processes every node registers.
+    ///
+    /// `echo`: `{From, Message}` comes back to `From` as `{echo, Message}`.
+    /// `prober`: `{monitor, Target, From}` monitors Target and reports `{down, Reason}` (or
+    /// `{down, timeout}` after a second); `{link_unlink, Pid, From}` links to Pid, unlinks, and
+    /// reports `unlinked`; `{ping, Node, From}` reports `{pong, net_adm:ping(Node)}`.
+    static let helperProcesses = """
+        register(echo, spawn(fun Loop() -> receive {From, Message} -> From ! {echo, Message}, Loop() end end)),
+        register(prober, spawn(fun Loop() ->
+            receive
+                {monitor, Target, From} ->
+                    Ref = erlang:monitor(process, Target),
+                    receive {'DOWN', Ref, _, _, Reason} -> From ! {down, Reason}
+                    after 1000 -> erlang:demonitor(Ref, [flush]), From ! {down, timeout} end;
+                {link_unlink, Pid, From} -> link(Pid), unlink(Pid), From ! unlinked;
+                {ping, Node, From} -> From ! {pong, net_adm:ping(Node)}
+            end,
+            Loop() end)).
+        """
 
     /// Starts EPMD and a node named `alive` (with a unique suffix), short names unless `longNames`.
-    init(_ alive: String = "test", longNames: Bool = false, eval: String = ErlangNodeFixture.echoProcess) async throws {
+    init(_ alive: String = "test", longNames: Bool = false, eval: String = ErlangNodeFixture.helperProcesses) async throws {
         directory = try TemporaryDirectory(prefix: "controlnode-erlang")
         epmdPort = try freeLoopbackPort()
         cookie = "cookie-\(UInt64.random(in: 0...UInt64.max))"
@@ -36,6 +52,9 @@ final class ErlangNodeFixture: Sendable {
             throw FixtureError("epmd did not listen on \(epmdPort): \(epmd.log)")
         }
 
+        // The node registers with EPMD before it runs -eval; the last -eval writes this file, so that
+        // tests start only once the helper processes exist.
+        let readyMarker = directory.file("ready")
         let host = longNames ? "127.0.0.1" : Self.shortHostName()
         nodeName = try NodeName(alive: uniqueAlive, host: host)
         node = try TestProcess(
@@ -43,6 +62,7 @@ final class ErlangNodeFixture: Sendable {
             [
                 longNames ? "-name" : "-sname", nodeName.description, "-setcookie", cookie, "-noshell", "-noinput",
                 "-kernel", "inet_dist_use_interface", "{127,0,0,1}", "-eval", eval,
+                "-eval", "ok = file:write_file(\"\(readyMarker)\", <<\"ready\">>).",
             ],
             environment: environment, logPath: directory.file("node.log"), name: "erl \(nodeName)")
         let epmdClient = EPMDClient.tcp(port: epmdPort)
@@ -50,6 +70,10 @@ final class ErlangNodeFixture: Sendable {
             (try? await epmdClient.lookup(uniqueAlive)) != nil
         }
         guard registered else { throw FixtureError("node \(nodeName) did not register with epmd: \(node.log)") }
+        let ready = await eventually(timeout: .seconds(30), every: .milliseconds(20)) {
+            FileManager.default.fileExists(atPath: readyMarker)
+        }
+        guard ready else { throw FixtureError("node \(nodeName) did not finish its -eval: \(node.log)") }
     }
 
     /// An EPMD client for the fixture's EPMD.

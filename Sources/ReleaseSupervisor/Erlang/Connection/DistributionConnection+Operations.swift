@@ -110,7 +110,7 @@ extension DistributionConnection {
                 return try await withTaskCancellationHandler {
                     try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Term, any Error>) in
                         let refusal: (any Error)? = state.withLock { state in
-                            if state.downReason != nil { return nodeDownError() }
+                            if let reason = state.downReason { return nodeDownError(reason) }
                             if Task.isCancelled { return CancellationError() }
                             state.calls[reference] = continuation
                             return nil

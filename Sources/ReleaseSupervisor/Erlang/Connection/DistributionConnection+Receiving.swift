@@ -54,10 +54,13 @@ extension DistributionConnection {
             guard control.count == 4 else { return .protocolError("a malformed UNLINK_ID") }
             send(control: .tuple(36, control[1], control[3], control[2]))
         case .monitorProcess:
-            // {MONITOR_P, From, Target, Ref}: our one process lives as long as the connection; any
-            // other target does not exist here, which a real node would answer with noproc.
+            // {MONITOR_P, From, Target, Ref}: our process and our net_kernel (which answers pings) live
+            // as long as the connection; any other target does not exist here, which a real node
+            // would answer with noproc.
             guard control.count == 4 else { return .protocolError("a malformed MONITOR_P") }
-            if control[2] != .pid(pid) { refuseMonitor(from: control[1], target: control[2], reference: control[3]) }
+            if control[2] != .pid(pid) && control[2] != "net_kernel" {
+                refuseMonitor(from: control[1], target: control[2], reference: control[3])
+            }
         case .link:
             guard control.count == 3 else { return .protocolError("a malformed LINK") }
             if control[2] != .pid(pid) { refuseLink(from: control[1], target: control[2]) }

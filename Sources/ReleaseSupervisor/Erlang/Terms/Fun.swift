@@ -1,7 +1,8 @@
 /// An Erlang fun received from a node, kept as an opaque value.
 ///
-/// A fun only means something to the node that holds its code, so this type keeps the encoded form
-/// exactly as it arrived (and sends it back unchanged) and exposes only what is safe to read.
+/// A fun only means something to the node that holds its code, so this type keeps its encoded form
+/// (normalised: atoms in UTF-8, integers in their smallest form) and sends it back as it is; it exposes
+/// only what is safe to read. Two funs are equal when their encodings are.
 public struct Fun: Hashable, Sendable, CustomStringConvertible {
     /// Whether the fun names an exported function or is a closure in a module.
     public enum Kind: Hashable, Sendable {
@@ -17,7 +18,7 @@ public struct Fun: Hashable, Sendable, CustomStringConvertible {
     public let module: Atom
     /// The number of arguments the fun takes.
     public let arity: Int
-    /// The fun's external-term encoding, from its tag byte on.
+    /// The fun's external-term encoding, from its tag byte on, in this package's normal form.
     let encoded: [UInt8]
 
     init(kind: Kind, module: Atom, arity: Int, encoded: [UInt8]) {

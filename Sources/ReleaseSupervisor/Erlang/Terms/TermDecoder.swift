@@ -147,7 +147,15 @@ public struct TermDecoder: Sendable {
                 throw TermDecodingError(.invalidValue, at: tagOffset, "export fun arity is not a small integer")
             }
             let arity = Int(try reader.readByte())
-            let encoded = Array(reader.bytes[tagOffset..<reader.position])
+            var encoded: [UInt8] = [ExternalTag.export]
+            for atom in [module, function] {
+                let name = Array(atom.name.utf8)
+                guard name.count <= 255 else {
+                    throw TermDecodingError(.invalidValue, at: tagOffset, "export fun names an over-long atom")
+                }
+                encoded += [ExternalTag.smallAtomUTF8, UInt8(name.count)] + name
+            }
+            encoded += [ExternalTag.smallInteger, UInt8(arity)]
             return .fun(Fun(kind: .export(function: function), module: module, arity: arity, encoded: encoded))
         case ExternalTag.newFun:
             return try decodeLocalFun(from: &reader, at: tagOffset, depth: depth)
@@ -238,22 +246,37 @@ public struct TermDecoder: Sendable {
             throw TermDecodingError(.lengthExceedsInput, at: offset, "fun declares \(size) bytes")
         }
         let arity = Int(try reader.readByte())
-        try reader.skip(16 + 4)  // Uniq and Index: meaningful only to the node that holds the code.
+        let uniqueAndIndex = try reader.readBytes(16 + 4)  // Meaningful only to the node that holds the code.
         let freeCount = Int(try reader.readUInt32())
         let module = try decodeAtom(from: &reader)
-        for field in ["old index", "old uniq"] {
-            guard case .integer = try decodeTerm(from: &reader, depth: depth + 1) else {
-                throw TermDecodingError(.invalidValue, at: offset, "fun \(field) is not an integer")
-            }
+        let oldIndex = try decodeTerm(from: &reader, depth: depth + 1)
+        let oldUnique = try decodeTerm(from: &reader, depth: depth + 1)
+        guard case .integer = oldIndex, case .integer = oldUnique else {
+            throw TermDecodingError(.invalidValue, at: offset, "fun old index or old uniq is not an integer")
         }
-        guard case .pid = try decodeTerm(from: &reader, depth: depth + 1) else {
+        let creator = try decodeTerm(from: &reader, depth: depth + 1)
+        guard case .pid = creator else {
             throw TermDecodingError(.invalidValue, at: offset, "fun creator is not a pid")
         }
-        _ = try decodeElements(freeCount, from: &reader, depth: depth)
+        let freeVariables = try decodeElements(freeCount, from: &reader, depth: depth)
         guard reader.position == offset + 1 + size else {
             throw TermDecodingError(.invalidValue, at: offset, "fun size \(size) does not match its contents")
         }
-        let encoded = Array(reader.bytes[offset..<reader.position])
+        // Keep the fun in our own encoding of its parts, so that equal funs compare equal however
+        // the sender encoded atoms and integers inside them.
+        var encoded: [UInt8] = [ExternalTag.newFun, 0, 0, 0, 0, UInt8(arity)]
+        encoded += uniqueAndIndex
+        encoded.appendBigEndian(UInt32(freeCount))
+        do {
+            let encoder = TermEncoder()
+            for part in [.atom(module), oldIndex, oldUnique, creator] + freeVariables {
+                try encoder.append(part, to: &encoded)
+            }
+        } catch {
+            throw TermDecodingError(.invalidValue, at: offset, "fun holds a value that cannot be re-encoded")
+        }
+        let total = UInt32(encoded.count - 1)
+        encoded.replaceSubrange(1..<5, with: [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: total >> $0) })
         return .fun(Fun(kind: .local(freeVariables: freeCount), module: module, arity: arity, encoded: encoded))
     }
 
