@@ -10,7 +10,7 @@ import Synchronization
 /// Waiting uses the process's shared readiness thread (`ReadinessMonitor`), so an idle stream costs
 /// no CPU. Nagle's algorithm is off. One task may read and one may write at a time; reads are
 /// cancellable and `close()` ends a pending read with end of stream.
-public final class TCPStream: ByteStream {
+public final class TCPStream: ImmediateWritableStream {
     private let descriptor: Int32
     private let token: UInt64
     private let closed = Atomic<Bool>(false)
@@ -83,6 +83,24 @@ public final class TCPStream: ByteStream {
                 try await monitor.wait(.write, token: token)
             }
         }
+    }
+
+    /// Sends what the kernel takes now, without waiting; returns how many bytes that was.
+    ///
+    /// - Throws: `SystemCallError` when the connection failed or was closed.
+    public func writeImmediately(_ bytes: [UInt8]) throws -> Int {
+        if closed.load(ordering: .acquiring) { throw SystemCallError(call: "send", errno: EPIPE) }
+        var offset = 0
+        while offset < bytes.count {
+            let sent = try bytes.withUnsafeBytes { buffer in
+                try nonBlockingCall("send") {
+                    send(descriptor, buffer.baseAddress! + offset, buffer.count - offset, Int32(MSG_NOSIGNAL))
+                }
+            }
+            guard let sent else { break }
+            offset += sent
+        }
+        return offset
     }
 
     /// Shuts the connection down in both directions and wakes any pending read or write.

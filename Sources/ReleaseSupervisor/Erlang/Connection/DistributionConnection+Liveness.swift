@@ -5,11 +5,11 @@ extension DistributionConnection {
     /// a `noproc` exit, and that answer is the sign of life we wait for.
     static let probeTarget: Atom = "$controlnode_liveness_probe"
 
-    /// Writes queued packets in order until the connection goes down.
+    /// Writes queued packets in order until the connection goes down; a batch goes out in one write.
     func sendLoop() async -> NodeDownReason? {
-        for await packet in outgoing {
+        while let batch = await outgoing.nextBatch() {
             do {
-                try await stream.write(packet)
+                try await stream.write(batch.count == 1 ? batch[0] : Array(batch.joined()))
             } catch is CancellationError {
                 return .closedLocally
             } catch {

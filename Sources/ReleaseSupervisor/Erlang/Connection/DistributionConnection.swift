@@ -37,8 +37,7 @@ public final class DistributionConnection: Sendable {
     let decoder: TermDecoder
     let state: Mutex<ConnectionState>
     let eventSink: AsyncStream<DistributionEvent>.Continuation
-    let outgoing: AsyncStream<[UInt8]>
-    let outgoingSink: AsyncStream<[UInt8]>.Continuation
+    let outgoing: PacketQueue
     let lastReceived: Atomic<Int64>
     let lastSent: Atomic<Int64>
     private let referenceCounter = Atomic<UInt64>(1)
@@ -114,7 +113,7 @@ public final class DistributionConnection: Sendable {
         self.decoder = TermDecoder(limits: configuration.decodingLimits)
         self.pid = Pid(node: localName.atom, id: 1, serial: 0, creation: creation)
         (events, eventSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1024))
-        (outgoing, outgoingSink) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+        outgoing = PacketQueue(stream: stream)
         state = Mutex(ConnectionState(reader: reader))
         let now = MonotonicClock.nanoseconds()
         lastReceived = Atomic(now)
@@ -152,7 +151,7 @@ public final class DistributionConnection: Sendable {
     /// Marks the connection down once: fails pending calls, and ends `events` with one `.nodedown`.
     func finish(_ reason: NodeDownReason) {
         guard let calls = state.withLock({ $0.markDown(reason) }) else { return }
-        outgoingSink.finish()
+        outgoing.close()
         let error = nodeDownError(reason)
         for call in calls { call.resume(throwing: error) }
         eventSink.yield(.nodedown(reason))
@@ -177,10 +176,20 @@ public final class DistributionConnection: Sendable {
             ids: [UInt32(truncatingIfNeeded: count), UInt32(truncatingIfNeeded: count >> 32), referenceSalt])
     }
 
-    /// Queues a packet for the writer; false once the connection is down.
+    /// Sends a packet, at once or through the writer task, in order; false once the connection is down.
     func enqueue(_ packet: [UInt8]) -> Bool {
-        if case .terminated = outgoingSink.yield(packet) { return false }
-        return true
+        switch outgoing.submit(packet) {
+        case .written:
+            lastSent.store(MonotonicClock.nanoseconds(), ordering: .relaxed)
+            return true
+        case .queued:
+            return true
+        case .closed:
+            return false
+        case .failed(let error):
+            finish(.connectionLost("\(error)"))
+            return false
+        }
     }
 
     private static func shake(
