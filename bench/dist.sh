@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Erlang distribution benchmarks, on loopback, against one peer node:
-#   1. RPC round trip of erlang:node/0, 10,000 sequential calls (after 500 warm-up calls):
-#      ours (DistBench, a hidden node) against an Erlang node calling rpc:call/4 in a loop.
+#   1. RPC round trip of erlang:node/0, 10,000 sequential calls (after 500 warm-up calls), median
+#      and p99: ours (DistBench, a hidden node, rpc through rex) against an Erlang node calling
+#      rpc:call/4 in a loop; three alternating rounds each, median of the round medians.
 #   2. kill -9 of a node until the watcher sees it down, median of 5 runs:
 #      ours (DistributionConnection nodedown) against erlang:monitor_node/2 in an Erlang node.
 # Prints one JSON line per scenario. Called as `bench/run.sh dist`, or directly.
@@ -52,25 +53,38 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 start_node bench_peer
 PEER="bench_peer@$HOST"
 
-OURS=$("$BENCH" rpc --epmd-port "$EPMD_PORT" --node "$PEER" --cookie "$COOKIE" --count "$COUNT")
-OURS_MEDIAN=$(sed -E 's/.*"median_s":([^,]*).*/\1/' <<<"$OURS")
-OURS_P99=$(sed -E 's/.*"p99_s":([^,]*).*/\1/' <<<"$OURS")
+# Ours and the baseline take turns, ROUNDS times each, so that drift in the machine's state (CPU
+# frequency, the other core's load) hits both alike; each side reports the median of its rounds.
+ROUNDS=${ROUNDS:-3}
+OURS_MEDIANS=()
+OURS_P99S=()
+BASE_MEDIANS=()
+BASE_P99S=()
+for round in $(seq 1 "$ROUNDS"); do
+    OURS=$("$BENCH" rpc --epmd-port "$EPMD_PORT" --node "$PEER" --cookie "$COOKIE" --count "$COUNT")
+    OURS_MEDIANS+=("$(sed -E 's/.*"median_s":([^,]*).*/\1/' <<<"$OURS")")
+    OURS_P99S+=("$(sed -E 's/.*"p99_s":([^,]*).*/\1/' <<<"$OURS")")
 
-BASELINE=$(erl -sname bench_client "${ERL_FLAGS_COMMON[@]}" -eval "
-    Peer = '$PEER',
-    Call = fun() -> T0 = erlang:monotonic_time(nanosecond),
-                    Peer = rpc:call(Peer, erlang, node, []),
-                    erlang:monotonic_time(nanosecond) - T0 end,
-    [Call() || _ <- lists:seq(1, 500)],
-    Samples = lists:sort([Call() || _ <- lists:seq(1, $COUNT)]),
-    N = length(Samples),
-    Median = lists:nth(N div 2 + 1, Samples) / 1.0e9,
-    P99 = lists:nth(min(N, N * 99 div 100 + 1), Samples) / 1.0e9,
-    io:format(\"~f ~f~n\", [Median, P99]),
-    halt().")
-BASE_MEDIAN=${BASELINE% *}
-BASE_P99=${BASELINE#* }
-echo "{\"scenario\":\"rpc_round_trip_erlang_node\",\"ours_s\":$OURS_MEDIAN,\"baseline_s\":$BASE_MEDIAN,\"ratio\":$(ratio "$OURS_MEDIAN" "$BASE_MEDIAN"),\"ours_p99_s\":$OURS_P99,\"baseline_p99_s\":$BASE_P99,\"calls\":$COUNT}"
+    BASELINE=$(erl -sname "bench_client$round" "${ERL_FLAGS_COMMON[@]}" -eval "
+        Peer = '$PEER',
+        Call = fun() -> T0 = erlang:monotonic_time(nanosecond),
+                        Peer = rpc:call(Peer, erlang, node, []),
+                        erlang:monotonic_time(nanosecond) - T0 end,
+        [Call() || _ <- lists:seq(1, 500)],
+        Samples = lists:sort([Call() || _ <- lists:seq(1, $COUNT)]),
+        N = length(Samples),
+        Median = lists:nth(N div 2 + 1, Samples) / 1.0e9,
+        P99 = lists:nth(min(N, N * 99 div 100 + 1), Samples) / 1.0e9,
+        io:format(\"~.9f ~.9f~n\", [Median, P99]),
+        halt().")
+    BASE_MEDIANS+=("${BASELINE% *}")
+    BASE_P99S+=("${BASELINE#* }")
+done
+OURS_MEDIAN=$(printf '%s\n' "${OURS_MEDIANS[@]}" | median)
+OURS_P99=$(printf '%s\n' "${OURS_P99S[@]}" | median)
+BASE_MEDIAN=$(printf '%s\n' "${BASE_MEDIANS[@]}" | median)
+BASE_P99=$(printf '%s\n' "${BASE_P99S[@]}" | median)
+echo "{\"scenario\":\"rpc_round_trip_erlang_node\",\"ours_s\":$OURS_MEDIAN,\"baseline_s\":$BASE_MEDIAN,\"ratio\":$(ratio "$OURS_MEDIAN" "$BASE_MEDIAN"),\"ours_p99_s\":$OURS_P99,\"baseline_p99_s\":$BASE_P99,\"calls\":$COUNT,\"rounds\":$ROUNDS,\"ours_round_medians_s\":[$(IFS=,; echo "${OURS_MEDIANS[*]}")],\"baseline_round_medians_s\":[$(IFS=,; echo "${BASE_MEDIANS[*]}")]}"
 
 # --- kill -9 until nodedown -------------------------------------------------------------------
 OURS_RUNS=()
