@@ -25,6 +25,12 @@ let package = Package(
             pkgConfig: "libssh2",
             providers: [.apt(["libssh2-1-dev"])]
         ),
+        .systemLibrary(name: "CEpoll"),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .systemLibrary(
             name: "CSystemd",
             pkgConfig: "libsystemd",
@@ -35,9 +41,20 @@ let package = Package(
             dependencies: [
                 "CSSH2",
                 "CSystemd",
+                "CZlib",
+                "CEpoll",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "DistBench",
+            dependencies: [
+                "ReleaseSupervisor",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/DistBench",
             swiftSettings: strictSettings
         ),
         .executableTarget(

@@ -235,8 +235,8 @@ struct SFTPFileHandle {
     func close() -> Int32 { libssh2_sftp_close_handle(raw) }
 }
 
-/// The monotonic clock the receive hook stamps, in nanoseconds.
-func monotonicNanoseconds() -> Int64 { cssh2_monotonic_ns() }
+/// The monotonic clock the receive hook stamps (CLOCK_MONOTONIC), in nanoseconds.
+func monotonicNanoseconds() -> Int64 { MonotonicClock.nanoseconds() }
 
 /// When a session last received bytes from the server; the session's receive hook updates it.
 struct TrafficRecord {

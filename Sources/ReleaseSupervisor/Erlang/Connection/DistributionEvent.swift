@@ -1,0 +1,46 @@
+/// Something that happened on a distribution connection, in the order it happened.
+///
+/// The stream of events (`DistributionConnection.events`) ends with exactly one `.nodedown`.
+public enum DistributionEvent: Sendable, Equatable {
+    /// A process we monitor exited, or did not exist.
+    case processDown(ProcessDown)
+    /// A message to our process that is not an RPC reply, such as one sent back by a remote process.
+    case message(Term)
+    /// The connection ended; no event follows.
+    case nodedown(NodeDownReason)
+}
+
+/// A monitored process ended (the DOWN message of `erlang:monitor/2`).
+public struct ProcessDown: Sendable, Equatable {
+    /// The reference `monitor` returned.
+    public let reference: Reference
+    /// The process: its pid, or its registered name when monitored by name.
+    public let process: Term
+    /// The exit reason, such as `normal`, `noproc` or `{shutdown, Why}`.
+    public let reason: Term
+}
+
+/// Why a distribution connection ended.
+public enum NodeDownReason: Sendable, Equatable, CustomStringConvertible {
+    /// The node closed the connection (it stopped, or was killed and its kernel closed the socket).
+    case closedByPeer
+    /// The transport failed, for example with a connection reset.
+    case connectionLost(String)
+    /// Nothing arrived from the node for the tick timeout: it hangs, or the network does.
+    case tickTimeout(Duration)
+    /// The node sent something that breaks the protocol; the connection was dropped.
+    case protocolError(String)
+    /// We closed the connection (`close()`, or the task running the connection was cancelled).
+    case closedLocally
+
+    /// The reason in words.
+    public var description: String {
+        switch self {
+        case .closedByPeer: "the node closed the connection"
+        case .connectionLost(let detail): "the connection failed: \(detail)"
+        case .tickTimeout(let timeout): "no sign of life from the node for \(timeout)"
+        case .protocolError(let detail): "protocol error: \(detail)"
+        case .closedLocally: "closed locally"
+        }
+    }
+}
