@@ -9,7 +9,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-SCRATCH=${SCRATCH:-.build-erlang}
+SCRATCH=${SCRATCH:-.build}
 RUNS=${RUNS:-5}
 COUNT=${COUNT:-10000}
 
