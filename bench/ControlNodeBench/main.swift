@@ -38,9 +38,11 @@ case "methods":
     print(connection.negotiatedMethods)
     await connection.close()
 case "upload":
-    // upload HOST PORT USER KEY KNOWN_HOSTS LOCAL REMOTE
+    // upload HOST PORT USER KEY KNOWN_HOSTS LOCAL REMOTE [SHA256]: the checksum is known in advance when given,
+    // as the registry keeps it beside each tarball.
     let connection = try await SSHConnection.connect(settings(arguments[2...6]), logger: logger)
-    _ = try await connection.upload(localPath: arguments[7], to: arguments[8])
+    let known = arguments.count > 9 ? arguments[9] : nil
+    _ = try await connection.upload(localPath: arguments[7], to: arguments[8], knownSHA256: known)
     await connection.close()
 case "forward":
     // forward HOST PORT USER KEY KNOWN_HOSTS LOCAL_PORT TARGET_PORT: hold a forward open until killed.

@@ -20,10 +20,13 @@ extension SSHConnection {
     /// The file is written under a temporary name beside its destination and renamed only after the host's
     /// `sha256sum` of it matches the local SHA-256; a failure at any point leaves nothing under the final name.
     ///
+    /// - Parameters:
+    ///   - knownSHA256: the local file's SHA-256 (lowercase hex) when already known, as the registry keeps it;
+    ///     otherwise it is computed while the file is sent.
     /// - Throws: `SSHError` naming the host, the path and the cause (unreadable local file, permission denied,
     ///   disk full, checksum mismatch, connection lost).
-    public func upload(localPath: String, to remotePath: String, mode: Int = 0o644) async throws(SSHError)
-        -> UploadResult
+    public func upload(localPath: String, to remotePath: String, mode: Int = 0o644, knownSHA256: String? = nil)
+        async throws(SSHError) -> UploadResult
     {
         let endpoint = settings.endpoint
         guard remotePath.hasPrefix("/"), !remotePath.hasSuffix("/") else {
@@ -44,14 +47,14 @@ extension SSHConnection {
         let name = String(remotePath[remotePath.index(after: remotePath.lastIndex(of: "/")!)...])
         let temporary = "\(parent)/.\(name).upload-\(String(UInt64.random(in: 1...UInt64.max), radix: 16))"
 
-        async let localDigest = Self.sha256(of: descriptor, size: size)
+        async let computedDigest = knownSHA256 == nil ? Self.sha256(of: descriptor, size: size) : nil
         let written: Result<Void, SSHError> = await withCheckedContinuation { continuation in
             submit(
                 SFTPWriteOperation(
                     localDescriptor: descriptor, fileSize: size, directories: Self.ancestors(of: parent),
                     remotePath: temporary, mode: mode, continuation: continuation))
         }
-        let digest = await localDigest
+        let digest = await computedDigest ?? knownSHA256
         try written.get()
         guard let expected = digest else {
             _ = try? await execute("rm -f -- \(ShellQuote.quote(temporary))")
