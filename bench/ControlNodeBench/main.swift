@@ -23,9 +23,15 @@ func settings(_ arguments: ArraySlice<String>) -> SSHSettings {
 }
 
 let logger = Logger(label: "controlnode.bench")
+
+/// Runs the command; an error ends the process with its one-line description instead of a crash report.
+func reporting(_ body: () async throws -> Void) async {
+    do { try await body() } catch { fail("\(error)") }
+}
 let arguments = CommandLine.arguments
 guard arguments.count >= 2 else { fail("usage: controlnode-bench forward|pump|sink|upload|exec ...") }
 
+await reporting {
 switch arguments[1] {
 case "exec":
     // exec HOST PORT USER KEY KNOWN_HOSTS COMMAND: connect, authenticate, run, print stdout.
@@ -63,4 +69,5 @@ case "sink":
     Pump.sink(port: port)
 default:
     fail("unknown command \(arguments[1])")
+}
 }
