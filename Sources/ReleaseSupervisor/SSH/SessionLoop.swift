@@ -179,9 +179,15 @@ final class SessionLoop: @unchecked Sendable {
                 terminate(error, graceful: false)
                 return
             }
-            if let silence = checkLiveness() {
+            switch checkLiveness() {
+            case .dead(let silence):
                 terminate(silence, graceful: false)
                 return
+            case .probeStarted:
+                // Send the probe now: waiting first would spend the reply's time budget doing nothing.
+                continue
+            case .alive:
+                break
             }
             waitBudget = outcome == .busy ? 0 : timeoutMilliseconds()
             waitForEvents(outcome: outcome, timeout: waitBudget)
@@ -291,22 +297,29 @@ final class SessionLoop: @unchecked Sendable {
     private var intervalNanoseconds: Int64 { max(settings.keepaliveInterval.nanoseconds, 1_000_000) }
     private var deadAfterNanoseconds: Int64 { intervalNanoseconds * Int64(max(settings.keepaliveMaxMissed, 1)) }
 
+    private enum Liveness {
+        case alive
+        case probeStarted
+        case dead(SSHError)
+    }
+
     /// Probes a silent server every interval; declares the connection dead after `keepaliveMaxMissed` silent ones.
-    private func checkLiveness() -> SSHError? {
+    private func checkLiveness() -> Liveness {
         let silence = now - traffic.pointee.lastReceive
         if silence > deadAfterNanoseconds {
             let seconds = Double(silence / 1_000_000) / 1000
-            return SSHError(
+            return .dead(SSHError(
                 .connectionLost, host: settings.endpoint,
                 detail: "no traffic from the server for \(seconds) s (keepalive every \(settings.keepaliveInterval), "
-                    + "\(settings.keepaliveMaxMissed) missed); the host or the network is down")
+                    + "\(settings.keepaliveMaxMissed) missed); the host or the network is down"))
         }
         if silence >= intervalNanoseconds && probe == nil {
             let newProbe = KeepaliveProbe { [weak self] in self?.probe = nil }
             probe = newProbe
             operations.append(newProbe)
+            return .probeStarted
         }
-        return nil
+        return .alive
     }
 
     private func timeoutMilliseconds() -> Int32 {

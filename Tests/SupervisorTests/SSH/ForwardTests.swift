@@ -139,3 +139,33 @@ func descendants(of root: Int32) -> [Int32] {
     }
     return result
 }
+
+@Suite("SSH keepalive")
+struct KeepaliveTests {
+    @Test("an idle connection, with and without a forward, stays up across many keepalive intervals")
+    func idleConnectionSurvives() async throws {
+        let server = try await SSHServerFixture.start()
+        defer { server.stop() }
+        let echo = try EchoServer()
+        defer { echo.stop() }
+        let plain = try await server.connect(server.settings(keepalive: .milliseconds(300), maxMissed: 2))
+        let forwarding = try await server.connect(server.settings(keepalive: .milliseconds(300), maxMissed: 2))
+        let forward = try await forwarding.forwardLocalPort(to: "127.0.0.1", port: echo.port)
+        // Use the forward once, so its connection's channel comes and goes.
+        let payload = patternBytes(count: 1000, seed: 9)
+        let echoed = try await offload {
+            let fd = try connectLoopback(port: forward.port)
+            defer { close(fd) }
+            return exchange(fd, payload: payload)
+        }
+        #expect(echoed == payload)
+        try await Task.sleep(for: .seconds(3))
+        #expect(plain.endReason == nil)
+        #expect(forwarding.endReason == nil)
+        #expect(try await plain.execute("true").succeeded)
+        #expect(try await forwarding.execute("true").succeeded)
+        forward.close()
+        await plain.close()
+        await forwarding.close()
+    }
+}
