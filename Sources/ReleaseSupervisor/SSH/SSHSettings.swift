@@ -1,5 +1,5 @@
 /// How the SSH layer checks a server's host key against known_hosts.
-public enum HostKeyPolicy: String, Sendable, Equatable, CaseIterable {
+public enum HostKeyPolicy: String, Sendable, Hashable, CaseIterable {
     /// Unknown and changed keys are refused (the default).
     case strict
     /// Unknown keys are appended to known_hosts; changed keys are refused.
@@ -9,7 +9,7 @@ public enum HostKeyPolicy: String, Sendable, Equatable, CaseIterable {
 }
 
 /// How the client proves who it is.
-public enum SSHAuthentication: Sendable, Equatable {
+public enum SSHAuthentication: Sendable, Hashable {
     /// A private key file (ed25519 or ecdsa, OpenSSH or PEM format), with an optional file holding its passphrase.
     case keyFile(path: String, passphraseFile: String? = nil)
     /// The identities of an ssh-agent: at `socketPath`, or at `SSH_AUTH_SOCK` when nil.
@@ -17,7 +17,7 @@ public enum SSHAuthentication: Sendable, Equatable {
 }
 
 /// Where and how to connect: one host, one user.
-public struct SSHSettings: Sendable, Equatable {
+public struct SSHSettings: Sendable, Hashable {
     /// The host name or address (IPv4 or IPv6).
     public var address: String
     /// The SSH port.

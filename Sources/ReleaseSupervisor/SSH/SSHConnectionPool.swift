@@ -1,0 +1,69 @@
+public import Logging
+
+/// One live SSH connection per host, shared by everything that talks to that host.
+///
+/// A caller asks for the connection to a host; it gets the open one, or the one being made (concurrent
+/// callers share a single attempt), or a new one when the last has ended.
+public actor SSHConnectionPool {
+    private enum Entry {
+        case connecting(Task<SSHConnection, any Error>)
+        case open(SSHConnection)
+    }
+
+    private var entries: [SSHSettings: Entry] = [:]
+    private let logger: Logger
+
+    /// Creates an empty pool whose connections log through `logger`.
+    public init(logger: Logger) {
+        self.logger = logger
+    }
+
+    /// The open connection for `settings`, connecting when there is none.
+    ///
+    /// - Throws: the `SSHError` of the connection attempt.
+    public func connection(for settings: SSHSettings) async throws(SSHError) -> SSHConnection {
+        switch entries[settings] {
+        case .open(let connection) where connection.endReason == nil:
+            return connection
+        case .connecting(let attempt):
+            return try await Self.outcome(of: attempt)
+        default:
+            let logger = self.logger
+            let attempt = Task { try await SSHConnection.connect(settings, logger: logger) }
+            entries[settings] = .connecting(attempt)
+            do {
+                let connection = try await Self.outcome(of: attempt)
+                entries[settings] = .open(connection)
+                return connection
+            } catch {
+                entries[settings] = nil
+                throw error
+            }
+        }
+    }
+
+    /// Closes and forgets the connection for `settings`, if any (a host removed from the configuration).
+    public func close(_ settings: SSHSettings) async {
+        guard let entry = entries.removeValue(forKey: settings) else { return }
+        if case .open(let connection) = entry { await connection.close() }
+    }
+
+    /// Closes every connection.
+    public func closeAll() async {
+        let all = entries
+        entries.removeAll()
+        for entry in all.values {
+            if case .open(let connection) = entry { await connection.close() }
+        }
+    }
+
+    private static func outcome(of attempt: Task<SSHConnection, any Error>) async throws(SSHError) -> SSHConnection {
+        do {
+            return try await attempt.value
+        } catch let error as SSHError {
+            throw error
+        } catch {
+            throw SSHError(.connectFailed, host: "?", detail: "connection attempt ended: \(error)")
+        }
+    }
+}
