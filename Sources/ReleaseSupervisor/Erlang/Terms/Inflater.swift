@@ -1,6 +1,7 @@
 import CZlib
 
-/// Inflates the zlib streams of compressed terms (tag 80). Every zlib call in the package is here.
+/// Inflates the zlib streams of compressed terms (tag 80). The only other zlib user is `GzipDecoder` (release
+/// tarballs), which streams instead.
 enum Inflater {
     /// Inflates the zlib stream at the start of `input` into exactly `expectedSize` bytes.
     ///
