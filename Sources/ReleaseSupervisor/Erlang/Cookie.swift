@@ -19,6 +19,9 @@ public struct Cookie: Sendable, CustomStringConvertible, CustomDebugStringConver
     /// A mirror with no children, so reflection cannot reveal the secret.
     public var customMirror: Mirror { Mirror(self, children: [:]) }
 
+    /// The secret's bytes, for handing it to a release as it starts (on stdin, never on a command line).
+    var secretBytes: [UInt8] { secret }
+
     /// The handshake digest: MD5 of the cookie followed by the challenge in decimal.
     func digest(challenge: UInt32) -> [UInt8] {
         var md5 = Insecure.MD5()

@@ -1,0 +1,117 @@
+extension RemoteRelease {
+    /// Finds the release in the host's EPMD; when it is registered, connects to its node with the release
+    /// cookie as a hidden node (monitored: the link's events end with `nodedown`), reads its version, path
+    /// and OS pid, and returns the running state with the link; otherwise `not_running` and no link.
+    ///
+    /// - Parameter tunnel: also open a local tunnel to the node's distribution port (mode `connect`).
+    public func initializeState(tickTimeout: Duration = .seconds(15), tunnel: Bool = false)
+        async throws(ReleaseError) -> (state: ReleaseState, link: ReleaseLink?)
+    {
+        var state = ReleaseState(release: release.name, host: host.name)
+        guard let info = try await registration() else { return (state, nil) }
+        let link = try await connect(port: info.port, tickTimeout: tickTimeout, tunnel: tunnel)
+        do {
+            try await describe(into: &state, over: link.connection)
+        } catch {
+            await link.close()
+            throw error
+        }
+        state.status = .running
+        state.distributionPort = info.port
+        state.localTunnelPort = link.tunnel?.port
+        return (state, link)
+    }
+
+    /// A local port (on 127.0.0.1, ephemeral) forwarded through the SSH connection to the release's
+    /// distribution port on the host.
+    ///
+    /// - Throws: `releaseNotRunning` when the release is not registered in EPMD.
+    public func setupTunnel() async throws(ReleaseError) -> LocalForward {
+        guard let info = try await registration() else {
+            throw error(.releaseNotRunning, "not registered in EPMD on the host; deploy or start it first")
+        }
+        do {
+            return try await ssh.forwardLocalPort(to: "127.0.0.1", port: info.port)
+        } catch {
+            throw self.error(.unreachable, "could not open a tunnel to distribution port \(info.port)", error)
+        }
+    }
+
+    /// Connects to the release's node at distribution `port` on the host, straight over an SSH channel.
+    public func connect(port: UInt16, tickTimeout: Duration = .seconds(15), tunnel: Bool = false)
+        async throws(ReleaseError) -> ReleaseLink
+    {
+        let peer = try await nodeName()
+        let connection: DistributionConnection
+        do {
+            let channel = try await ssh.openChannel(host: "127.0.0.1", port: port)
+            connection = try await DistributionConnection.connect(
+                over: channel, to: peer,
+                configuration: DistributionConfiguration(cookie: release.cookie, tickTimeout: tickTimeout),
+                logger: logger)
+        } catch let error as DistributionError {
+            throw self.error(.distributionFailed, "could not connect to \(peer)", error)
+        } catch {
+            throw self.error(.unreachable, "could not reach distribution port \(port) of \(peer)", error as? SSHError)
+        }
+        var forward: LocalForward?
+        if tunnel {
+            forward = try? await ssh.forwardLocalPort(to: "127.0.0.1", port: port)
+        }
+        return ReleaseLink(connection: connection, tunnel: forward)
+    }
+
+    /// Closes the link: monitoring ends and the tunnel closes; the release keeps running.
+    public func terminateState(_ link: ReleaseLink) async {
+        await link.close()
+    }
+
+    /// The node name of the release on the host: `<name>@<host's short name>`.
+    public func nodeName() async throws(ReleaseError) -> NodeName {
+        let shortName = try await run("read the host name", "hostname -s").trimmingWhitespace()
+        do {
+            return try NodeName(alive: release.name, host: shortName)
+        } catch {
+            throw self.error(.distributionFailed, "the host name \(shortName) does not make a node name", error)
+        }
+    }
+
+    /// Reads the running node's version, release path and OS pid, with three concurrent RPCs.
+    func describe(into state: inout ReleaseState, over connection: DistributionConnection) async throws(ReleaseError) {
+        let name = Atom(release.name)
+        do {
+            async let vsn = connection.rpc("application", "get_key", [.atom(name), "vsn"], timeout: .seconds(5))
+            async let root = connection.rpc("code", "root_dir", timeout: .seconds(5))
+            async let pid = connection.rpc("os", "getpid", timeout: .seconds(5))
+            let (vsnTerm, rootTerm, pidTerm) = try await (vsn, root, pid)
+            state.nodeName = connection.peer
+            state.releasePath = rootTerm.stringValue
+            state.osPid = pidTerm.stringValue.flatMap { Int32($0) }
+            if let elements = vsnTerm.tupleElements, elements.count == 2, let text = elements[1].stringValue {
+                state.version = ReleaseVersion(text)
+            } else {
+                state.version = try await versionFromReleaseHandler(connection)
+            }
+        } catch let error as DistributionError {
+            throw self.error(.distributionFailed, "could not read the node's version, path and pid", error)
+        } catch let error as ReleaseError {
+            throw error
+        } catch {
+            throw self.error(.distributionFailed, "could not read the node's version, path and pid")
+        }
+        state.connectedSince = WallClockTime.now()
+    }
+
+    /// The permanent (or current) release's version from `release_handler:which_releases/0`, for releases
+    /// whose name is not an application (umbrellas).
+    private func versionFromReleaseHandler(_ connection: DistributionConnection) async throws -> ReleaseVersion? {
+        let releases = try await connection.rpc("release_handler", "which_releases", timeout: .seconds(5))
+        for status in ["current", "permanent"] {
+            for entry in releases.listElements ?? [] {
+                guard let fields = entry.tupleElements, fields.count == 4, fields[3] == .atom(Atom(status)) else { continue }
+                if let text = fields[1].stringValue { return ReleaseVersion(text) }
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,106 @@
+public import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A release on a host, reached through the host's one SSH connection: the operations of the reference
+/// library's `ControlNode.Release`, each in as few round trips as it can.
+///
+/// On the host, version `V` lives in `<base_path>/V/`, and `<base_path>/current` points at the version last
+/// started. EPMD and the node are reached through direct-tcpip channels, so neither needs to listen beyond
+/// the host's loopback.
+public struct RemoteRelease: Sendable {
+    /// What to run.
+    public let release: ReleaseSpec
+    /// Where.
+    public let host: HostSpec
+    /// The host's SSH connection.
+    public let ssh: SSHConnection
+    let logger: Logger
+
+    /// Wraps the operations for `release` on `host` over `ssh`.
+    public init(release: ReleaseSpec, host: HostSpec, ssh: SSHConnection, logger: Logger) {
+        self.release = release
+        self.host = host
+        self.ssh = ssh
+        var logger = logger
+        logger[metadataKey: "release"] = "\(release.name)"
+        logger[metadataKey: "host"] = "\(host.name)"
+        self.logger = logger
+    }
+
+    /// The host's EPMD, through the SSH connection.
+    public var epmd: EPMDClient {
+        let (ssh, port) = (self.ssh, host.epmdPort)
+        return EPMDClient(host: host.address) { try await ssh.openChannel(host: "127.0.0.1", port: port) }
+    }
+
+    /// The directory version `version` is installed in.
+    public func path(of version: ReleaseVersion) -> String { "\(release.basePath)/\(version)" }
+
+    func error(_ code: ReleaseError.Code, _ detail: String, _ underlying: (any Error & Sendable)? = nil) -> ReleaseError {
+        ReleaseError(code, release: release.name, host: host.name, detail, underlyingError: underlying)
+    }
+
+    /// The release's registration in the host's EPMD, or nil when it is not running.
+    public func registration() async throws(ReleaseError) -> EPMDNodeInfo? {
+        do {
+            return try await epmd.lookup(release.name)
+        } catch {
+            throw self.error(.unreachable, "cannot ask EPMD on port \(host.epmdPort) of the host", error)
+        }
+    }
+
+    /// Runs a shell script on the host; a non-zero exit becomes `hostCommandFailed` with its stderr.
+    func run(_ what: String, _ script: String, input: [UInt8] = [], timeout: Duration = .seconds(60))
+        async throws(ReleaseError) -> String
+    {
+        let result: ExecResult
+        do {
+            result = try await ssh.execute(script, input: input, timeout: timeout)
+        } catch {
+            throw self.error(.unreachable, "could not \(what)", error)
+        }
+        guard result.succeeded else {
+            let stderr = result.stderrText.trimmingWhitespace()
+            throw self.error(
+                .hostCommandFailed, "could not \(what) (\(result.exit)): \(stderr.isEmpty ? result.stdoutText : stderr)")
+        }
+        return result.stdoutText
+    }
+
+    /// The versions installed on the host, oldest first.
+    public func installedVersions() async throws(ReleaseError) -> [ReleaseVersion] {
+        let base = ShellQuote.quote(release.basePath)
+        let listing = try await run(
+            "list the versions in \(release.basePath)",
+            "cd \(base) 2>/dev/null || exit 0; for d in */; do [ -x \"$d\"bin/\(release.name) ] && echo \"${d%/}\"; done")
+        return listing.split(separator: "\n").compactMap { ReleaseVersion($0) }.sorted()
+    }
+
+    /// The version `current` points at on the host, if any.
+    public func currentVersion() async throws(ReleaseError) -> ReleaseVersion? {
+        let link = ShellQuote.quote("\(release.basePath)/current")
+        let target = try await run("read \(release.basePath)/current", "readlink \(link) || true")
+        return ReleaseVersion(target.trimmingWhitespace().split(separator: "/").last ?? "")
+    }
+
+    /// The environment the release starts with, one `NAME='value'` line each, for a shell to source. The cookie
+    /// goes here too, so that it reaches the release on stdin, never on a command line.
+    func startEnvironment() throws(ReleaseError) -> [UInt8] {
+        let cookie = release.cookie.secretBytes
+        guard !cookie.isEmpty, !cookie.contains(where: { $0 == 10 || $0 == 13 || $0 == 39 }) else {
+            throw error(.hostCommandFailed, "the cookie is empty or holds a newline or a single quote; fix the cookie file")
+        }
+        var bytes = Array("RELEASE_COOKIE='".utf8) + cookie + Array("'\n".utf8)
+        for (name, value) in release.environment.sorted(by: { $0.key < $1.key }) {
+            guard !value.contains("\n"), !value.contains("'"), name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" })
+            else {
+                throw error(.hostCommandFailed, "environment variable \(name) has a bad name or holds a newline or a single quote")
+            }
+            bytes += Array("\(name)='\(value)'\n".utf8)
+        }
+        return bytes
+    }
+}
