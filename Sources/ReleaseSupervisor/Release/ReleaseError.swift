@@ -20,6 +20,10 @@ public struct ReleaseError: Error, Sendable, CustomStringConvertible {
         case stopTimedOut
         /// The tarball is not in the registry.
         case notInRegistry
+        /// Another request (a deploy) is in progress for this release on this host; try again when it ends.
+        case busy
+        /// The release is managed in observe or connect mode, so the daemon does not start, stop or deploy it.
+        case notManaged
     }
 
     /// The kind of failure.

@@ -12,8 +12,20 @@ public final class ReleaseLink: Sendable {
     init(connection: DistributionConnection, tunnel: LocalForward?) {
         self.connection = connection
         self.tunnel = tunnel
-        // The link owns the task that carries the connection; `close()` (or the node going down) ends it.
-        runner = Mutex(Task { await connection.run() })
+        runner = Mutex(nil)
+    }
+
+    /// Starts carrying the connection; `onDown` gets the reason once, when the node goes down or the link
+    /// closes. The link owns this task: `close()` (or the node going down) ends it.
+    func start(onDown: @escaping @Sendable (NodeDownReason) -> Void) {
+        let connection = self.connection
+        runner.withLock { runner in
+            guard runner == nil else { return }
+            runner = Task {
+                await connection.run()
+                onDown(connection.downReason ?? .closedLocally)
+            }
+        }
     }
 
     /// Closes the distribution connection and the tunnel, and waits for the connection's task to end.

@@ -12,6 +12,8 @@ public struct ReleaseState: Sendable, Equatable {
         case stopping
         /// Given up on, with the reason (restart budget spent, start timed out, …).
         case failed(reason: String)
+        /// The host cannot be reached (SSH down or silent); what the release does is unknown.
+        case unreachable(reason: String)
 
         /// The status as `status` prints it: `not_running`, `starting`, `running`, `stopping`, `failed`.
         public var description: String {
@@ -21,6 +23,7 @@ public struct ReleaseState: Sendable, Equatable {
             case .running: "running"
             case .stopping: "stopping"
             case .failed: "failed"
+            case .unreachable: "unreachable"
             }
         }
     }

@@ -4,12 +4,14 @@ extension RemoteRelease {
     /// and OS pid, and returns the running state with the link; otherwise `not_running` and no link.
     ///
     /// - Parameter tunnel: also open a local tunnel to the node's distribution port (mode `connect`).
-    public func initializeState(tickTimeout: Duration = .seconds(15), tunnel: Bool = false)
-        async throws(ReleaseError) -> (state: ReleaseState, link: ReleaseLink?)
-    {
+    public func initializeState(
+        tickTimeout: Duration = .seconds(15), tunnel: Bool = false,
+        onDown: (@Sendable (NodeDownReason) -> Void)? = nil
+    ) async throws(ReleaseError) -> (state: ReleaseState, link: ReleaseLink?) {
         var state = ReleaseState(release: release.name, host: host.name)
         guard let info = try await registration() else { return (state, nil) }
-        let link = try await connect(port: info.port, tickTimeout: tickTimeout, tunnel: tunnel)
+        let link = try await connect(port: info.port, tickTimeout: tickTimeout, tunnel: tunnel, start: false)
+        link.start(onDown: onDown ?? { _ in })
         do {
             try await describe(into: &state, over: link.connection)
         } catch {
@@ -41,6 +43,12 @@ extension RemoteRelease {
     public func connect(port: UInt16, tickTimeout: Duration = .seconds(15), tunnel: Bool = false)
         async throws(ReleaseError) -> ReleaseLink
     {
+        try await connect(port: port, tickTimeout: tickTimeout, tunnel: tunnel, start: true)
+    }
+
+    private func connect(port: UInt16, tickTimeout: Duration, tunnel: Bool, start: Bool)
+        async throws(ReleaseError) -> ReleaseLink
+    {
         let peer = try await nodeName()
         let connection: DistributionConnection
         do {
@@ -58,7 +66,9 @@ extension RemoteRelease {
         if tunnel {
             forward = try? await ssh.forwardLocalPort(to: "127.0.0.1", port: port)
         }
-        return ReleaseLink(connection: connection, tunnel: forward)
+        let link = ReleaseLink(connection: connection, tunnel: forward)
+        if start { link.start(onDown: { _ in }) }
+        return link
     }
 
     /// Closes the link: monitoring ends and the tunnel closes; the release keeps running.

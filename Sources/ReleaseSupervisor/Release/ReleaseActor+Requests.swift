@@ -1,0 +1,97 @@
+extension ReleaseActor {
+    /// Runs `body` as the one request in progress; another request meanwhile gets `busy` at once.
+    private func exclusively<T: Sendable>(_ what: String, _ body: () async throws(ReleaseError) -> T)
+        async throws(ReleaseError) -> T
+    {
+        if let current = busy {
+            throw ReleaseError(.busy, release: release.name, host: host.name, "busy with \(current); try again when it ends")
+        }
+        busy = what
+        defer { busy = nil }
+        return try await body()
+    }
+
+    /// Deploys `version` from the registry; with `replace`, a running release is stopped first.
+    public func deploy(_ version: ReleaseVersion, replace: Bool = false) async throws(ReleaseError) {
+        try await exclusively("a deploy of \(version)") { () async throws(ReleaseError) in
+            guard let registry else {
+                throw ReleaseError(.notInRegistry, release: release.name, host: host.name, "no registry configured")
+            }
+            let entry: RegistryEntry
+            do {
+                entry = try registry.fetch(release.name, version)
+            } catch {
+                throw ReleaseError(.notInRegistry, release: release.name, host: host.name, "cannot deploy \(version)", underlyingError: error)
+            }
+            let remote = try await remote()
+            if let running = link {
+                guard replace else {
+                    throw ReleaseError(
+                        .alreadyRunning, release: release.name, host: host.name,
+                        "already running version \(state.version.map { "\($0)" } ?? "?"); deploy with replace")
+                }
+                transition(.stopped, to: .stopping, "stopping for the deploy of \(version)")
+                try await remote.stop(over: running)
+                await closeLink()
+                try await remote.waitUntilUnregistered(timeout: .seconds(30))
+            }
+            _ = try await remote.deploy(entry, replace: replace)
+            state.version = version
+            stoppedByOperator = false
+            transition(.deployed, to: .starting, "deployed version \(version)")
+            if try await attach(remote) { transition(.connected, to: .running, "version \(version) running") }
+        }
+    }
+
+    /// Stops the release (`init:stop()`), waits until it is gone, and keeps it stopped.
+    public func stop() async throws(ReleaseError) {
+        try await exclusively("a stop") { () async throws(ReleaseError) in
+            let remote = try await remote()
+            stoppedByOperator = true
+            transition(.stopped, to: .stopping, "stopping on request")
+            if let current = link {
+                try await remote.stop(over: current)
+                await closeLink()
+            } else if try await remote.registration() != nil {
+                try await remote.stop()
+            }
+            try await remote.waitUntilUnregistered(timeout: .seconds(30))
+            transition(.stopped, to: .notRunning, "stopped on request")
+        }
+    }
+
+    /// Starts the installed current version (or the desired one) and clears a `failed` state.
+    public func start() async throws(ReleaseError) {
+        try await exclusively("a start") { () async throws(ReleaseError) in
+            let remote = try await remote()
+            stoppedByOperator = false
+            budget.reset()
+            if try await attach(remote) {
+                transition(.connected, to: .running, "already running")
+                return
+            }
+            transition(.started, to: .starting, "starting on request")
+            _ = try await remote.restart(version: nil)
+            if try await attach(remote) { transition(.started, to: .running, "started on request") }
+        }
+    }
+
+    /// Stops and starts the release in place (no upload).
+    public func restart() async throws(ReleaseError) {
+        try await stop()
+        try await start()
+    }
+
+    /// Stops the running version and starts the previous one still installed on the host.
+    public func rollback() async throws(ReleaseError) {
+        try await exclusively("a rollback") { () async throws(ReleaseError) in
+            let remote = try await remote()
+            let current = link
+            _ = try await remote.rollback(stopping: current)
+            await closeLink()  // already closed by the rollback; this retires its generation
+            if try await attach(remote) {
+                transition(.rolledBack, to: .running, "rolled back to \(state.version.map { "\($0)" } ?? "?")")
+            }
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import Logging
+
+extension ReleaseActor {
+    /// Brings the actor in line with the host: attach to the running release, or (in `manage` mode, with a
+    /// desired version, and not stopped by an operator) start or deploy it.
+    func reconcile(after reason: String?) async {
+        guard busy == nil, !isFailed else { return }
+        do {
+            let remote = try await remote()
+            if try await attach(remote) {
+                transition(.connected, to: .running, "connected to \(state.nodeName.map { "\($0)" } ?? "the node")")
+                return
+            }
+            guard release.controlMode == .manage, !stoppedByOperator, let version = desiredVersion else {
+                if state.status != .notRunning { transition(.stopped, to: .notRunning, reason ?? "not running") }
+                return
+            }
+            try await startOrDeploy(version, remote)
+        } catch {
+            if state.status != .unreachable(reason: error.description) {
+                transition(.unreachable, to: .unreachable(reason: error.description), "\(error)")
+            }
+        }
+    }
+
+    var isFailed: Bool {
+        if case .failed = state.status { return true }
+        return false
+    }
+
+    /// Starts `version` when it is installed on the host, else deploys it from the registry; then attaches.
+    func startOrDeploy(_ version: ReleaseVersion, _ remote: RemoteRelease) async throws(ReleaseError) {
+        state.version = version
+        if try await remote.installedVersions().contains(version) {
+            transition(.started, to: .starting, "starting installed version \(version)")
+            _ = try await remote.restart(version: version)
+        } else {
+            guard let registry else {
+                throw ReleaseError(.notInRegistry, release: release.name, host: host.name, "no registry to deploy \(version) from")
+            }
+            let entry: RegistryEntry
+            do {
+                entry = try registry.fetch(release.name, version)
+            } catch {
+                throw ReleaseError(.notInRegistry, release: release.name, host: host.name, "cannot deploy \(version)", underlyingError: error)
+            }
+            transition(.started, to: .starting, "deploying version \(version)")
+            _ = try await remote.deploy(entry)
+            transition(.deployed, to: .starting, "deployed version \(version)")
+        }
+        if try await attach(remote) {
+            transition(.connected, to: .running, "version \(version) running")
+        }
+    }
+
+    /// The node went down (or its connection did): reconnect if it is still registered, restart it in
+    /// `manage` mode if it is gone (within the budget), report otherwise.
+    func nodeWentDown(_ reason: NodeDownReason) async {
+        // A request in progress (stop, deploy, rollback) brought the node down on purpose and handles it.
+        guard busy == nil else { return }
+        await closeLink()
+        transition(.nodedown, to: .notRunning, "node down: \(reason)")
+        var attempt = 0
+        while !Task.isCancelled {
+            do {
+                let remote = try await remote()
+                if try await attach(remote) {
+                    transition(.reconnected, to: .running, "reconnected; the release was left untouched")
+                    return
+                }
+                try await nodeIsGone(remote)
+                return
+            } catch {
+                if state.status != .unreachable(reason: error.description) {
+                    transition(.unreachable, to: .unreachable(reason: error.description), "\(error)")
+                }
+                attempt += 1
+                try? await Task.sleep(for: Self.reconnectDelay(attempt: attempt))
+            }
+        }
+    }
+
+    private func nodeIsGone(_ remote: RemoteRelease) async throws(ReleaseError) {
+        guard release.controlMode == .manage, !stoppedByOperator else {
+            transition(.stopped, to: .notRunning, "the node is gone; \(release.controlMode) mode leaves it alone")
+            return
+        }
+        let now = ContinuousClock.now
+        guard budget.allowsRestart(at: now) else {
+            let policy = release.restartPolicy
+            transition(
+                .failed, to: .failed(reason: "restart budget spent: \(policy.maxRestarts) restarts within \(policy.window)"),
+                "giving up until an operator acts (controlnode start or restart)")
+            return
+        }
+        let delay = budget.backoff(at: now)
+        if delay > .zero { try? await Task.sleep(for: delay) }
+        budget.recordRestart(at: .now)
+        state.restartCount += 1
+        _ = try await remote.restart()
+        guard try await attach(remote) else { return }
+        transition(.restarted, to: .running, "restarted (restart \(state.restartCount))")
+    }
+
+    /// 0, 100 ms, 200 ms, … capped at 10 s, with ±20 % jitter.
+    static func reconnectDelay(attempt: Int) -> Duration {
+        guard attempt > 1 else { return .zero }
+        let base = min(10.0, 0.1 * pow2(attempt - 2))
+        return .milliseconds(Int(base * 1000 * Double.random(in: 0.8...1.2)))
+    }
+
+    private static func pow2(_ exponent: Int) -> Double { Double(1 << min(exponent, 20)) }
+
+    /// Runs the health check at its interval while connected; rechecks an absent release every few seconds.
+    func healthLoop() async {
+        let interval = release.healthCheck?.interval ?? .seconds(2)
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            await tick()
+        }
+    }
+
+    private func tick() async {
+        guard busy == nil else { return }
+        guard let link else {
+            if !isFailed { signalSink.yield(.changed) }
+            return
+        }
+        guard let check = release.healthCheck else { return }
+        let healthy: Bool
+        do {
+            let result = try await link.connection.rpc(check.module, check.function, check.arguments, timeout: check.timeout)
+            healthy = HealthCheck.isHealthy(result)
+        } catch {
+            healthy = false
+        }
+        guard self.link === link else { return }
+        if healthy {
+            healthFailures = 0
+            return
+        }
+        healthFailures += 1
+        guard healthFailures >= check.failuresBeforeAction else { return }
+        healthFailures = 0
+        transition(.healthFailed, to: state.status, "health check \(check.module):\(check.function) failed \(check.failuresBeforeAction) times")
+        if check.onFailure == .restart, release.controlMode == .manage {
+            try? await (try? await remote())?.stop(over: link)
+        }
+    }
+}

@@ -1,0 +1,153 @@
+public import Logging
+
+/// The supervisor of one release on one host: holds its SSH connection (from the pool), its distribution
+/// connection and node monitor, and keeps the release as its control mode says.
+///
+/// `run()` initialises through `initializeState`, then in `manage` mode starts or deploys the desired
+/// version when the release is absent. When the node goes down it finds out why: connection lost but the
+/// node still registered → reconnect with capped exponential backoff, release untouched; node gone in
+/// `manage` mode → restart it from its extracted directory within the restart budget, and `failed` when
+/// the budget is spent; in `observe` and `connect` modes it only reconnects and reports. Requests are
+/// serialised: one arriving while another runs gets `busy` at once. Cancelling `run()` closes connections
+/// and tunnels and leaves the release running.
+public actor ReleaseActor {
+    /// What to supervise.
+    public nonisolated let release: ReleaseSpec
+    /// Where.
+    public nonisolated let host: HostSpec
+    /// Every transition, in order.
+    public nonisolated let events: AsyncStream<ReleaseEvent>
+    let eventSink: AsyncStream<ReleaseEvent>.Continuation
+    let pool: SSHConnectionPool
+    let registry: Registry?
+    let desiredVersion: ReleaseVersion?
+    let tickTimeout: Duration
+    let logger: Logger
+
+    var state: ReleaseState
+    var link: ReleaseLink?
+    var linkGeneration = 0
+    var budget: RestartBudget
+    var busy: String?
+    var healthFailures = 0
+    /// Set by an operator's stop: `manage` mode does not start the release again until `start`.
+    var stoppedByOperator = false
+    let signals: AsyncStream<Signal>
+    let signalSink: AsyncStream<Signal>.Continuation
+
+    /// What wakes the supervising loop.
+    enum Signal: Sendable {
+        case nodeDown(generation: Int, reason: NodeDownReason)
+        case changed
+    }
+
+    /// Creates the supervisor; nothing happens until `run()`.
+    public init(
+        release: ReleaseSpec, host: HostSpec, pool: SSHConnectionPool, registry: Registry?,
+        desiredVersion: ReleaseVersion?, tickTimeout: Duration = .seconds(15), logger: Logger
+    ) {
+        self.release = release
+        self.host = host
+        self.pool = pool
+        self.registry = registry
+        self.desiredVersion = desiredVersion
+        self.tickTimeout = tickTimeout
+        var logger = logger
+        logger[metadataKey: "release"] = "\(release.name)"
+        logger[metadataKey: "host"] = "\(host.name)"
+        self.logger = logger
+        state = ReleaseState(release: release.name, host: host.name)
+        budget = RestartBudget(policy: release.restartPolicy)
+        (events, eventSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(256))
+        (signals, signalSink) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+    }
+
+    /// The current state.
+    public var currentState: ReleaseState { state }
+
+    /// Supervises until cancelled; then closes the link and leaves the release running.
+    public func run() async {
+        await reconcile(after: nil)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.healthLoop() }
+            for await signal in signals {
+                if Task.isCancelled { break }
+                switch signal {
+                case .nodeDown(let generation, let reason) where generation == linkGeneration:
+                    await nodeWentDown(reason)
+                case .nodeDown:
+                    break  // an old link's farewell
+                case .changed:
+                    await reconcile(after: nil)
+                }
+            }
+            group.cancelAll()
+        }
+        await closeLink()
+        eventSink.finish()
+    }
+
+    /// Stops supervising: ends `run()`'s loop (as cancelling its task does).
+    public func shutdown() {
+        signalSink.finish()
+    }
+
+    // MARK: Transitions
+
+    func transition(_ kind: ReleaseEvent.Kind, to status: ReleaseState.Status, _ reason: String) {
+        let from = state.status
+        state.status = status
+        if case .failed(let why) = status { state.lastError = why }
+        let event = ReleaseEvent(
+            kind: kind, release: release.name, host: host.name, from: from, to: status, reason: reason,
+            version: state.version)
+        eventSink.yield(event)
+        let level: Logger.Level = kind == .failed || kind == .nodedown || kind == .healthFailed ? .warning : .info
+        logger.log(
+            level: level, "\(reason)",
+            metadata: [
+                "event": "\(kind.rawValue)", "status": "\(status)",
+                "version": "\(state.version.map { "\($0)" } ?? "")", "node": "\(state.nodeName.map { "\($0)" } ?? "")",
+            ])
+    }
+
+    func remote() async throws(ReleaseError) -> RemoteRelease {
+        do {
+            let ssh = try await pool.connection(for: host.sshSettings)
+            return RemoteRelease(release: release, host: host, ssh: ssh, logger: logger)
+        } catch {
+            throw ReleaseError(.unreachable, release: release.name, host: host.name, "cannot reach the host", underlyingError: error)
+        }
+    }
+
+    func closeLink() async {
+        linkGeneration += 1
+        let old = link
+        link = nil
+        await old?.close()
+    }
+
+    /// Connects (or reconnects) to the running release and starts watching it.
+    @discardableResult
+    func attach(_ remote: RemoteRelease) async throws(ReleaseError) -> Bool {
+        await closeLink()
+        let generation = linkGeneration
+        let sink = signalSink
+        let (found, newLink) = try await remote.initializeState(
+            tickTimeout: tickTimeout, tunnel: release.controlMode == .connect,
+            onDown: { reason in sink.yield(.nodeDown(generation: generation, reason: reason)) })
+        guard let newLink else {
+            state.nodeName = nil
+            state.osPid = nil
+            state.localTunnelPort = nil
+            state.connectedSince = nil
+            return false
+        }
+        link = newLink
+        let restarts = state.restartCount
+        state = found
+        state.restartCount = restarts
+        healthFailures = 0
+        return true
+    }
+}

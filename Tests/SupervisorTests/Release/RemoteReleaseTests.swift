@@ -1,0 +1,93 @@
+import Foundation
+import ReleaseSupervisor
+import Testing
+
+@Suite("Release operations against a real sshd and a mix-built release", .serialized)
+struct RemoteReleaseTests {
+    @Test("deploy, initialize_state, tunnel, terminate_state, deploy over a running release, terminate")
+    func lifecycle() async throws {
+        let fixture = try await RemoteReleaseFixture.start()
+        defer { fixture.stop() }
+        let remote = try await fixture.remote()
+
+        let absent = try await remote.initializeState()
+        #expect(absent.state.status == .notRunning)
+        #expect(absent.link == nil)
+        await #expect { _ = try await remote.setupTunnel() } throws: { ($0 as? ReleaseError)?.code == .releaseNotRunning }
+
+        let deployed = try await remote.deploy(try fixture.entry("0.1.0"))
+        #expect(deployed.version == ReleaseVersion("0.1.0"))
+        #expect(FileManager.default.fileExists(atPath: "\(fixture.basePath)/0.1.0/bin/service_app"))
+        // Nothing half-done or secret left beside it.
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: fixture.basePath).filter { $0.hasPrefix(".") }
+        #expect(leftovers.isEmpty)
+        let environmentFiles = try FileManager.default.contentsOfDirectory(atPath: "\(fixture.basePath)/0.1.0")
+            .filter { $0.hasPrefix(".start-env") }
+        #expect(environmentFiles.isEmpty)
+
+        let (state, maybeLink) = try await remote.initializeState(tunnel: true)
+        let link = try #require(maybeLink)
+        #expect(state.status == .running)
+        #expect(state.version == ReleaseVersion("0.1.0"))
+        #expect(state.nodeName?.alive == "service_app")
+        let pid = try #require(state.osPid)
+        #expect(kill(pid, 0) == 0)
+        #expect(state.releasePath?.hasSuffix("/0.1.0") == true)
+        // No command line carries the cookie.
+        for process in fixture.releaseProcesses() {
+            let commandLine = FileManager.default.contents(atPath: "/proc/\(process)/cmdline") ?? Data()
+            #expect(!String(decoding: commandLine, as: UTF8.self).contains(fixture.cookie))
+        }
+
+        // The tunnel speaks Erlang distribution.
+        let tunnelPort = try #require(state.localTunnelPort)
+        let stream = try await TCPStream.connect(host: "127.0.0.1", port: tunnelPort)
+        let node = try await DistributionConnection.withConnection(
+            over: stream, to: state.nodeName!, configuration: DistributionConfiguration(cookie: Cookie(fixture.cookie))
+        ) { try await $0.rpc("erlang", "node") }
+        #expect(node == .atom(state.nodeName!.atom))
+
+        await #expect {
+            _ = try await remote.deploy(try fixture.entry("0.2.0"))
+        } throws: { ($0 as? ReleaseError)?.code == .alreadyRunning }
+
+        await remote.terminateState(link)
+        #expect(try await remote.registration() != nil)
+        #expect(kill(pid, 0) == 0)
+
+        try await remote.terminate(state)
+        #expect(try await remote.registration() == nil)
+        #expect(kill(pid, 0) != 0)
+    }
+
+    @Test("a release that crashes at boot: start timeout with the tail of its log")
+    func crashAtBoot() async throws {
+        let fixture = try await RemoteReleaseFixture.start()
+        defer { fixture.stop() }
+        let remote = try await fixture.remote(
+            fixture.release(environment: ["SERVICE_APP_CRASH_AT_BOOT": "1"], startTimeout: .seconds(8)))
+        await #expect {
+            _ = try await remote.deploy(try fixture.entry("0.1.0"))
+        } throws: { error in
+            guard let error = error as? ReleaseError else { return false }
+            return error.code == .startTimedOut && error.detail.contains("SERVICE_APP_CRASH_AT_BOOT")
+        }
+    }
+
+    @Test("deploy 0.2.0 over 0.1.0 with replace, then roll back to 0.1.0")
+    func replaceAndRollback() async throws {
+        let fixture = try await RemoteReleaseFixture.start()
+        defer { fixture.stop() }
+        let remote = try await fixture.remote()
+        _ = try await remote.deploy(try fixture.entry("0.1.0"))
+        _ = try await remote.deploy(try fixture.entry("0.2.0"), replace: true)
+        let (upgraded, link) = try await remote.initializeState()
+        #expect(upgraded.version == ReleaseVersion("0.2.0"))
+        #expect(try await remote.installedVersions() == [ReleaseVersion("0.1.0")!, ReleaseVersion("0.2.0")!])
+        _ = try await remote.rollback(stopping: link)
+        let (rolledBack, newLink) = try await remote.initializeState()
+        #expect(rolledBack.version == ReleaseVersion("0.1.0"))
+        #expect(try await remote.currentVersion() == ReleaseVersion("0.1.0"))
+        if let newLink { await remote.terminateState(newLink) }
+    }
+}
