@@ -30,7 +30,7 @@ final class LocalRelease: Sendable {
         free(resolved)
         self.version = version
         cookie = "cookie_\(UInt64.random(in: 0...UInt64.max))"
-        nodeName = try NodeName(alive: ReleaseFixture.name, host: Self.shortHostName())
+        nodeName = try NodeName(alive: ReleaseFixture.name, host: ErlangNodeFixture.shortHostName())
         let target = root
         let (status, output) = try await offload { try runCommand("/bin/tar", ["-xzf", tarball, "-C", target]) }
         guard status == 0 else { throw FixtureError("tar -xzf \(tarball) failed: \(output)") }
@@ -131,9 +131,5 @@ final class LocalRelease: Sendable {
         stopNode()
         epmd.stop()
         directory.remove()
-    }
-
-    private static func shortHostName() -> String {
-        String(ProcessInfo.processInfo.hostName.prefix { $0 != "." })
     }
 }
