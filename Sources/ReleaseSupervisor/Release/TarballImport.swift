@@ -80,11 +80,7 @@ struct TarballImport {
                 .storageFailed, path: destinationPath, release: release, "cannot flush the copy to disk",
                 underlyingError: error)
         }
-        let hex = hasher.finalize().map { byte in
-            let digits = Array("0123456789abcdef")
-            return "\(digits[Int(byte >> 4)])\(digits[Int(byte & 0xF)])"
-        }.joined()
-        return Result(sha256: hex, size: size)
+        return Result(sha256: Hex.encode(hasher.finalize()), size: size)
     }
 
     private func write(_ bytes: UnsafeRawBufferPointer, to fd: Int32, path: String) throws(RegistryError) {

@@ -118,12 +118,6 @@ extension SSHConnection {
             hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
             offset += got
         }
-        return hasher.finalize().map { String($0, radix: 16).leftPadded(to: 2) }.joined()
-    }
-}
-
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
+        return Hex.encode(hasher.finalize())
     }
 }

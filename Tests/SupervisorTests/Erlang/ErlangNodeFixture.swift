@@ -110,7 +110,8 @@ final class ErlangNodeFixture: Sendable {
         _ = process.waitForExit()
     }
 
-    private static func shortHostName() -> String {
+    /// The host part of a short node name on this machine, as `erl -sname` picks it.
+    static func shortHostName() -> String {
         let name = ProcessInfo.processInfo.hostName
         return String(name.prefix { $0 != "." })
     }
