@@ -71,25 +71,67 @@ extension RemoteRelease {
             """
     }
 
-    /// Polls the host's EPMD until the release registers, or fails with the tail of its log.
+    /// Waits until the release has booted: registered in the host's EPMD and `init:get_status()` reports
+    /// `started` (every application up), or fails with the tail of its log when the start timeout passes.
+    /// A release that registers and then dies at boot is a start failure, not a success.
     func waitUntilRegistered(version: ReleaseVersion) async throws(ReleaseError) -> ReleaseState {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: release.startTimeout)
+        var lastProblem = "never registered in EPMD"
         while clock.now < deadline {
             if let info = try await registration() {
-                var state = ReleaseState(release: release.name, host: host.name)
-                state.status = .starting
-                state.version = version
-                state.distributionPort = info.port
-                state.releasePath = path(of: version)
-                return state
+                switch await bootStatus(port: info.port, until: deadline) {
+                case .started:
+                    var state = ReleaseState(release: release.name, host: host.name)
+                    state.status = .starting
+                    state.version = version
+                    state.distributionPort = info.port
+                    state.releasePath = path(of: version)
+                    return state
+                case .failed(let problem):
+                    lastProblem = problem
+                }
             }
             try? await Task.sleep(for: .milliseconds(25))
         }
         let tail = (try? await logTail(version: version)) ?? "(no log found)"
         throw error(
             .startTimedOut,
-            "version \(version) did not register in EPMD within \(release.startTimeout); the end of its log:\n\(tail)")
+            "version \(version) did not finish booting within \(release.startTimeout) (\(lastProblem)); "
+                + "the end of its log:\n\(tail)")
+    }
+
+    private enum BootStatus {
+        case started
+        case failed(String)
+    }
+
+    /// Connects to the registered node and polls `init:get_status()` until it says `started`.
+    private func bootStatus(port: UInt16, until deadline: ContinuousClock.Instant) async -> BootStatus {
+        let link: ReleaseLink
+        do {
+            link = try await connect(port: port, tickTimeout: .seconds(15))
+        } catch {
+            return .failed("registered, but refused a connection: \(error)")
+        }
+        let status = await pollBootStatus(link.connection, until: deadline)
+        await link.close()
+        return status
+    }
+
+    private func pollBootStatus(_ connection: DistributionConnection, until deadline: ContinuousClock.Instant) async
+        -> BootStatus
+    {
+        while ContinuousClock.now < deadline {
+            do {
+                let status = try await connection.rpc("init", "get_status", timeout: .seconds(5))
+                if status.tupleElements?.first == .atom("started") { return .started }
+            } catch {
+                return .failed("went down while booting")
+            }
+            try? await Task.sleep(for: .milliseconds(25))
+        }
+        return .failed("still booting")
     }
 
     /// The last lines of the release's own logs on the host.
