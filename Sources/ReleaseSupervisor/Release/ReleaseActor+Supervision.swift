@@ -93,7 +93,8 @@ extension ReleaseActor {
                 "giving up until an operator acts (controlnode start or restart)")
             return
         }
-        let delay = budget.backoff(at: now)
+        // The first restart in the window is immediate; later ones back off.
+        let delay = budget.restartsInWindow(at: now) == 0 ? .zero : budget.backoff(at: now)
         if delay > .zero { try? await Task.sleep(for: delay) }
         budget.recordRestart(at: .now)
         state.restartCount += 1
