@@ -47,9 +47,8 @@ public struct JournalLogHandler: LogHandler {
         entry.append("CODE_FILE", event.file)
         entry.append("CODE_LINE", String(event.line))
         entry.append("CODE_FUNC", event.function)
-        let merged = mergedMetadata(event.metadata)
-        for key in merged.keys.sorted() {
-            entry.append(JournalFieldName.sanitize(key), merged[key]!.description)
+        for (key, value) in mergedMetadata(event.metadata).sorted(by: { $0.key < $1.key }) {
+            entry.append(JournalFieldName.sanitize(key), value.description)
         }
         writer.submit(entry)
     }

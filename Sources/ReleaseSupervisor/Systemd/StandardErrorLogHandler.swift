@@ -33,13 +33,7 @@ public struct StandardErrorLogHandler: LogHandler {
 
     /// Writes the line with a single `write`, so lines from different threads do not interleave.
     public func log(event: LogEvent) {
-        var merged = metadata
-        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
-        if let explicit = event.metadata { merged.merge(explicit) { _, new in new } }
-        var line = "\(Self.timestamp()) \(event.level) \(label): \(event.message)"
-        for key in merged.keys.sorted() { line += " \(key)=\(merged[key]!)" }
-        line += "\n"
-        var bytes = Array(line.utf8)
+        var bytes = Array(line(for: event, at: Self.timestamp()).utf8)
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress! + offset, $0.count - offset) }
@@ -47,6 +41,16 @@ public struct StandardErrorLogHandler: LogHandler {
             if written <= 0 { return }  // nowhere left to report a broken stderr
             offset += written
         }
+    }
+
+    /// The text written for `event`, ending in a newline.
+    func line(for event: LogEvent, at timestamp: String) -> String {
+        var merged = metadata
+        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
+        if let explicit = event.metadata { merged.merge(explicit) { _, new in new } }
+        var line = "\(timestamp) \(event.level) \(label): \(event.message)"
+        for (key, value) in merged.sorted(by: { $0.key < $1.key }) { line += " \(key)=\(value)" }
+        return line + "\n"
     }
 
     /// The current UTC time as ISO 8601 with milliseconds, without Foundation.

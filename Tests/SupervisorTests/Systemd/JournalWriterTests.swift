@@ -111,6 +111,18 @@ struct JournalWriterTests {
         #expect(LogDestination.automatic(journalStream: "\(info.st_dev):\(info.st_ino)") == .journal)
     }
 
+    @Test("the stderr handler writes one line: time, level, label, message, sorted metadata")
+    func standardErrorLine() {
+        var handler = StandardErrorLogHandler(label: "controlnode")
+        handler[metadataKey: "release"] = "service_app"
+        let event = LogEvent(
+            level: .warning, message: "node down", metadata: ["host": "web1"], source: "ReleaseSupervisor",
+            file: #fileID, function: #function, line: #line)
+        #expect(
+            handler.line(for: event, at: "2026-11-20T09:15:02.481Z")
+                == "2026-11-20T09:15:02.481Z warning controlnode: node down host=web1 release=service_app\n")
+    }
+
     @Test("the stderr handler's timestamp is ISO 8601 UTC with milliseconds")
     func timestamp() {
         let stamp = StandardErrorLogHandler.timestamp()
