@@ -1,0 +1,55 @@
+public import Logging
+
+/// The `[daemon]` table: settings of the controlnode process itself.
+public struct DaemonConfig: Sendable, Equatable {
+    /// The hidden node's name without the host part (`controlnode` → `controlnode@thishost`).
+    public var nodeName = "controlnode"
+    /// The Unix socket the CLI talks to.
+    public var controlSocket = "/run/controlnode/control.sock"
+    /// Where release tarballs and their checksums are kept.
+    public var registry = "/var/lib/controlnode/registry"
+    /// The known_hosts file host keys are checked against.
+    public var knownHosts = "/etc/controlnode/known_hosts"
+    /// What to do with unknown or changed host keys.
+    public var hostKeyPolicy: HostKeyPolicy = .strict
+    /// How often the SSH connection is probed; it is declared dead after 3 unanswered probes.
+    public var keepaliveInterval: Duration = .seconds(5)
+    /// How long the distribution connection may stay silent before the node counts as down.
+    public var tickTimeout: Duration = .seconds(15)
+    /// The lowest level logged.
+    public var logLevel: Logger.Level = .info
+    /// Whether cookie and key files that group or others can read are errors rather than warnings.
+    public var strictPermissions = false
+
+    /// The defaults, as used when `[daemon]` or any of its keys is absent.
+    public init() {}
+
+    static let keys = [
+        "node_name", "control_socket", "registry", "known_hosts", "host_key_policy", "keepalive_interval",
+        "tick_timeout", "log_level", "strict_permissions",
+    ]
+
+    init(reading reader: TableReader) throws(ConfigError) {
+        if let name = try reader.string("node_name", example: "\"controlnode\"") {
+            guard !name.contains("@") else {
+                throw reader.error(
+                    .invalidValue, "node_name", "\"\(name)\" contains '@'",
+                    remedy: "write only the name; controlnode adds the host part")
+            }
+            guard TableReader.isPlainName(name) else {
+                throw reader.error(
+                    .invalidValue, "node_name", "\"\(name)\" is not a valid node name",
+                    remedy: "use letters, digits, '_' and '-'")
+            }
+            nodeName = name
+        }
+        controlSocket = try reader.path("control_socket", example: "\"/run/controlnode/control.sock\"") ?? controlSocket
+        registry = try reader.path("registry", example: "\"/var/lib/controlnode/registry\"") ?? registry
+        knownHosts = try reader.path("known_hosts", example: "\"/etc/controlnode/known_hosts\"") ?? knownHosts
+        hostKeyPolicy = try reader.choice("host_key_policy", HostKeyPolicy.self) ?? hostKeyPolicy
+        keepaliveInterval = try reader.duration("keepalive_interval", example: "5s") ?? keepaliveInterval
+        tickTimeout = try reader.duration("tick_timeout", example: "15s") ?? tickTimeout
+        logLevel = try reader.choice("log_level", Logger.Level.self) ?? logLevel
+        strictPermissions = try reader.boolean("strict_permissions") ?? strictPermissions
+    }
+}
