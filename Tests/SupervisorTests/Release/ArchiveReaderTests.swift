@@ -36,7 +36,9 @@ struct ArchiveReaderTests {
         return try Data(contentsOf: URL(fileURLWithPath: path))
     }
 
-    @Test("ustar, GNU and pax archives give the same entries, whatever the piece size", arguments: ["ustar", "gnu", "pax"])
+    @Test(
+        "ustar, GNU and pax archives give the same entries, whatever the piece size",
+        arguments: ["ustar", "gnu", "pax"])
     func formats(format: String) throws {
         let scratch = try TemporaryDirectory()
         defer { scratch.remove() }
@@ -60,7 +62,8 @@ struct ArchiveReaderTests {
         // Split the raw tar in two and gzip each half on its own, as `cat a.gz b.gz` would join them.
         let raw = try gunzip(try tarball(scratch, format: "ustar", files: [:]), scratch)
         let split = raw.count / 2
-        let joined = try SyntheticTarball.gzip(raw.prefix(split), in: scratch)
+        let joined =
+            try SyntheticTarball.gzip(raw.prefix(split), in: scratch)
             + SyntheticTarball.gzip(raw.suffix(from: split), in: scratch) + Data(count: 100)
         #expect(try scan(joined, chunk: 3).count == 2)
     }
@@ -70,7 +73,9 @@ struct ArchiveReaderTests {
         let scratch = try TemporaryDirectory()
         defer { scratch.remove() }
         let good = try tarball(scratch, format: "ustar", files: [:])
-        #expect(throws: ArchiveError(.corruptCompression, "data follows the end of the gzip stream at byte \(good.count)")) {
+        #expect(
+            throws: ArchiveError(.corruptCompression, "data follows the end of the gzip stream at byte \(good.count)")
+        ) {
             try scan(good + Data("junk".utf8), chunk: 64)
         }
         // A flipped bit in the deflate data shows as bad compression or, when it still inflates, as a bad tar

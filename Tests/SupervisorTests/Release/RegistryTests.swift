@@ -23,7 +23,8 @@ struct RegistryTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: fetched.path)) == bytes)
         let checksumFile = try String(contentsOfFile: fetched.path + ".sha256", encoding: .utf8)
         #expect(checksumFile == "\(expected)  shop-1.2.3.tar.gz\n")
-        let (status, output) = try runCommand("/bin/sh", ["-c", "cd \"$1\" && sha256sum -c shop-1.2.3.tar.gz.sha256", "sh", registry.directory])
+        let (status, output) = try runCommand(
+            "/bin/sh", ["-c", "cd \"$1\" && sha256sum -c shop-1.2.3.tar.gz.sha256", "sh", registry.directory])
         #expect(status == 0, "sha256sum -c: \(output)")
     }
 
@@ -36,10 +37,12 @@ struct RegistryTests {
             try registry.store(try SyntheticTarball.make(name: "shop", version: version, in: scratch))
         }
         try registry.store(try SyntheticTarball.make(name: "cart", version: "2.0.0", in: scratch))
-        #expect(try registry.versions(of: "shop").map(\.description) == ["0.2.0", "0.9.1", "0.10.0", "1.0.0-rc.1", "1.0.0"])
-        #expect(try registry.list().mapValues { $0.map(\.description) } == [
-            "shop": ["0.2.0", "0.9.1", "0.10.0", "1.0.0-rc.1", "1.0.0"], "cart": ["2.0.0"],
-        ])
+        #expect(
+            try registry.versions(of: "shop").map(\.description) == ["0.2.0", "0.9.1", "0.10.0", "1.0.0-rc.1", "1.0.0"])
+        #expect(
+            try registry.list().mapValues { $0.map(\.description) } == [
+                "shop": ["0.2.0", "0.9.1", "0.10.0", "1.0.0-rc.1", "1.0.0"], "cart": ["2.0.0"],
+            ])
         #expect(try registry.versions(of: "nothing").isEmpty)
     }
 
@@ -51,7 +54,8 @@ struct RegistryTests {
         let first = try registry.store(try SyntheticTarball.make(name: "shop", version: "1.0.0", in: scratch))
         #expect(try registry.store(first.path.replacingOccurrences(of: "/registry/", with: "/")) == first)
         let other = try SyntheticTarball.make(
-            name: "shop", version: "1.0.0", in: scratch, extraFiles: ["lib/new.txt": "new"], fileName: "x/shop-1.0.0.tar.gz")
+            name: "shop", version: "1.0.0", in: scratch, extraFiles: ["lib/new.txt": "new"],
+            fileName: "x/shop-1.0.0.tar.gz")
         let error = try #require(throws: RegistryError.self) { try registry.store(other) }
         #expect(error.code == .conflict)
         #expect(error.description.contains("shop-1.0.0.tar.gz") && error.description.contains("new version"))
@@ -79,7 +83,8 @@ struct RegistryTests {
         defer { scratch.remove() }
         let registry = try Registry(directory: scratch.file("registry"))
         let path = scratch.file("shop-1.0.0.tar.gz")
-        try SyntheticTarball.gzip(Data(patternBytes(count: 5000, seed: 3)), in: scratch).write(to: URL(fileURLWithPath: path))
+        try SyntheticTarball.gzip(Data(patternBytes(count: 5000, seed: 3)), in: scratch).write(
+            to: URL(fileURLWithPath: path))
         let error = try #require(throws: RegistryError.self) { try registry.store(path) }
         #expect(error.code == .corrupt)
         #expect(error.description.contains("checksum"))
@@ -91,9 +96,12 @@ struct RegistryTests {
         let scratch = try TemporaryDirectory()
         defer { scratch.remove() }
         let registry = try Registry(directory: scratch.file("registry"))
-        let whole = try Data(contentsOf: URL(fileURLWithPath: try SyntheticTarball.make(
-            name: "shop", version: "1.0.0", in: scratch, extraFiles: ["lib/big.txt": String(repeating: "x", count: 200_000)],
-            fileName: "whole.tar.gz")))
+        let whole = try Data(
+            contentsOf: URL(
+                fileURLWithPath: try SyntheticTarball.make(
+                    name: "shop", version: "1.0.0", in: scratch,
+                    extraFiles: ["lib/big.txt": String(repeating: "x", count: 200_000)],
+                    fileName: "whole.tar.gz")))
         for cut in [whole.count / 3, whole.count - 4, whole.count - 1, 0] {
             let path = scratch.file("shop-1.0.0.tar.gz")
             try whole.prefix(cut).write(to: URL(fileURLWithPath: path))
@@ -118,7 +126,9 @@ struct RegistryTests {
             name: "shop", version: "1.0.0", in: scratch, releaseVersion: "2.0.0")
         let versionError = try #require(throws: RegistryError.self) { try registry.store(otherVersion) }
         #expect(versionError.code == .mislabelled)
-        #expect(versionError.description.contains("releases/2.0.0/") && versionError.description.contains("shop-2.0.0.tar.gz"))
+        #expect(
+            versionError.description.contains("releases/2.0.0/")
+                && versionError.description.contains("shop-2.0.0.tar.gz"))
         let otherName = try SyntheticTarball.make(name: "shop", version: "1.0.0", in: scratch, binary: "cart")
         let nameError = try #require(throws: RegistryError.self) { try registry.store(otherName) }
         #expect(nameError.code == .mislabelled)
@@ -151,7 +161,9 @@ struct RegistryTests {
         }
         let missing = try #require(throws: RegistryError.self) { try registry.store(scratch.file("shop-1.0.0.tar.gz")) }
         #expect(missing.code == .unreadable)
-        let notFound = try #require(throws: RegistryError.self) { try registry.fetch("shop", try #require(ReleaseVersion("9.9.9"))) }
+        let notFound = try #require(throws: RegistryError.self) {
+            try registry.fetch("shop", try #require(ReleaseVersion("9.9.9")))
+        }
         #expect(notFound.code == .notFound)
         #expect(notFound.description.contains("shop 9.9.9"))
         try expectOnlyEntries(registry, [])
@@ -182,15 +194,18 @@ struct RegistryTests {
 
         try registry.store(v2)
         #expect(try registry.versions(of: "service_app").map(\.description) == ["0.1.0", "0.2.0"])
-        try expectOnlyEntries(registry, [
-            "service_app-0.1.0.tar.gz", "service_app-0.1.0.tar.gz.sha256",
-            "service_app-0.2.0.tar.gz", "service_app-0.2.0.tar.gz.sha256",
-        ])
+        try expectOnlyEntries(
+            registry,
+            [
+                "service_app-0.1.0.tar.gz", "service_app-0.1.0.tar.gz.sha256",
+                "service_app-0.2.0.tar.gz", "service_app-0.2.0.tar.gz.sha256",
+            ])
     }
 
     /// The registry directory holds exactly `names` (besides its lock file): no partial files.
     private func expectOnlyEntries(_ registry: Registry, _ names: Set<String>) throws {
-        let present = Set(try FileManager.default.contentsOfDirectory(atPath: registry.directory)).subtracting([".lock"])
+        let present = Set(try FileManager.default.contentsOfDirectory(atPath: registry.directory)).subtracting([".lock"]
+        )
         #expect(present == names)
     }
 }

@@ -65,7 +65,8 @@ struct SpecTests {
     func hostSettings() throws {
         let host = HostSpec(
             name: "web1", address: "10.0.0.5", sshPort: 2222, user: "deploy",
-            authentication: .keyFile(path: "/etc/controlnode/id_ed25519"), knownHostsPath: "/etc/controlnode/known_hosts",
+            authentication: .keyFile(path: "/etc/controlnode/id_ed25519"),
+            knownHostsPath: "/etc/controlnode/known_hosts",
             hostKeyPolicy: .acceptNew)
         #expect(host.epmdPort == 4369)
         let settings = try host.validated().sshSettings
@@ -94,8 +95,9 @@ struct SpecTests {
         var state = ReleaseState(release: "shop", host: "web1")
         #expect(state.status == .notRunning && state.restartCount == 0 && state.nodeName == nil)
         state.status = .failed(reason: "start timed out")
-        #expect(["\(ReleaseState.Status.notRunning)", "\(ReleaseState.Status.starting)", "\(state.status)"]
-            == ["not_running", "starting", "failed"])
+        #expect(
+            ["\(ReleaseState.Status.notRunning)", "\(ReleaseState.Status.starting)", "\(state.status)"]
+                == ["not_running", "starting", "failed"])
         #expect(WallClockTime(nanosecondsSinceEpoch: 1_700_000_000_500_000_000).description == "2023-11-14T22:13:20Z")
         #expect(WallClockTime.now() > WallClockTime(nanosecondsSinceEpoch: 1_700_000_000_000_000_000))
     }

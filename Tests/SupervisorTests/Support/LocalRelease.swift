@@ -50,7 +50,9 @@ final class LocalRelease: Sendable {
         environment["ERL_EPMD_PORT"] = String(epmdPort)
         environment["RELEASE_COOKIE"] = cookie
         environment["HOME"] = directory.path
-        for name in ["RELEASE_NODE", "RELEASE_DISTRIBUTION", "RELEASE_TMP", "RELEASE_ROOT", "SERVICE_APP_CRASH_AT_BOOT"] {
+        for name in [
+            "RELEASE_NODE", "RELEASE_DISTRIBUTION", "RELEASE_TMP", "RELEASE_ROOT", "SERVICE_APP_CRASH_AT_BOOT",
+        ] {
             environment[name] = nil
         }
         return environment.merging(extra) { _, new in new }

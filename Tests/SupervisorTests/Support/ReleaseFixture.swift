@@ -118,7 +118,8 @@ enum ReleaseFixture {
                 paths.append(path)
             }
         }
-        let toolchain = ((try? manager.contentsOfDirectory(atPath: "/usr/lib/erlang/releases")) ?? [])
+        let toolchain =
+            ((try? manager.contentsOfDirectory(atPath: "/usr/lib/erlang/releases")) ?? [])
             .map { "/usr/lib/erlang/releases/\($0)/OTP_VERSION" } + ["/usr/lib/elixir/lib/elixir/ebin/elixir.app"]
         for path in paths.sorted() {
             hasher.update(data: Data(path.utf8))
