@@ -5,7 +5,10 @@ struct TemporaryDirectory: Sendable {
     let path: String
 
     init(prefix: String = "controlnode-test") throws {
-        var template = Array("\(NSTemporaryDirectory())/\(prefix)-XXXXXX".utf8CString)
+        // One clean absolute path (no "//"), as processes started there see it in /proc.
+        var base = NSTemporaryDirectory()
+        while base.count > 1 && base.hasSuffix("/") { base.removeLast() }
+        var template = Array("\(base)/\(prefix)-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw FixtureError("mkdtemp failed: errno \(errno)") }
         path = String(cString: made)
     }
