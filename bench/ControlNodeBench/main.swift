@@ -63,6 +63,12 @@ case "pump":
     // pump PORT BYTES: send BYTES to 127.0.0.1:PORT, half-close, wait for the peer's end of file; print seconds.
     guard let port = UInt16(arguments[2]), let total = Int(arguments[3]) else { fail("usage: pump PORT BYTES") }
     print(Pump.run(port: port, bytes: total))
+case "release-store":
+    // release-store REGISTRY TARBALL: validate and store a tarball, as `controlnode registry add` will.
+    let registry = try Registry(directory: arguments[2])
+    _ = try registry.store(arguments[3])
+case "release":
+    try await ReleaseBench.run(Array(arguments[2...]))
 case "sink":
     // sink PORT: accept connections, read each to end of file, then close it.
     guard let port = UInt16(arguments[2]) else { fail("usage: sink PORT") }

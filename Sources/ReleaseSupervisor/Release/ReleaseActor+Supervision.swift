@@ -4,7 +4,7 @@ extension ReleaseActor {
     /// Brings the actor in line with the host: attach to the running release, or (in `manage` mode, with a
     /// desired version, and not stopped by an operator) start or deploy it.
     func reconcile(after reason: String?) async {
-        guard busy == nil, !isFailed else { return }
+        guard busy == nil, !recovering, !isFailed else { return }
         do {
             let remote = try await remote()
             if try await attach(remote) {
@@ -58,6 +58,8 @@ extension ReleaseActor {
     func nodeWentDown(_ reason: NodeDownReason) async {
         // A request in progress (stop, deploy, rollback) brought the node down on purpose and handles it.
         guard busy == nil else { return }
+        recovering = true
+        defer { recovering = false }
         await closeLink()
         transition(.nodedown, to: .notRunning, "node down: \(reason)")
         var attempt = 0
@@ -122,7 +124,7 @@ extension ReleaseActor {
     }
 
     private func tick() async {
-        guard busy == nil else { return }
+        guard busy == nil, !recovering else { return }
         guard let link else {
             if !isFailed { signalSink.yield(.changed) }
             return

@@ -30,6 +30,10 @@ public actor ReleaseActor {
     var budget: RestartBudget
     var busy: String?
     var healthFailures = 0
+    /// Set while `nodeWentDown` works out what happened, so the periodic recheck does not act meanwhile.
+    var recovering = false
+    /// The node's name from the last connection.
+    var knownNodeName: NodeName?
     /// Set by an operator's stop: `manage` mode does not start the release again until `start`.
     var stoppedByOperator = false
     let signals: AsyncStream<Signal>
@@ -114,7 +118,9 @@ public actor ReleaseActor {
     func remote() async throws(ReleaseError) -> RemoteRelease {
         do {
             let ssh = try await pool.connection(for: host.sshSettings)
-            return RemoteRelease(release: release, host: host, ssh: ssh, logger: logger)
+            var remote = RemoteRelease(release: release, host: host, ssh: ssh, logger: logger)
+            remote.knownNodeName = knownNodeName
+            return remote
         } catch {
             throw ReleaseError(.unreachable, release: release.name, host: host.name, "cannot reach the host", underlyingError: error)
         }
@@ -144,6 +150,7 @@ public actor ReleaseActor {
             return false
         }
         link = newLink
+        knownNodeName = found.nodeName ?? knownNodeName
         let restarts = state.restartCount
         state = found
         state.restartCount = restarts

@@ -9,8 +9,9 @@ extension RemoteRelease {
         onDown: (@Sendable (NodeDownReason) -> Void)? = nil
     ) async throws(ReleaseError) -> (state: ReleaseState, link: ReleaseLink?) {
         var state = ReleaseState(release: release.name, host: host.name)
-        guard let info = try await registration() else { return (state, nil) }
-        let link = try await connect(port: info.port, tickTimeout: tickTimeout, tunnel: tunnel, start: false)
+        guard let (info, link) = try await registeredAndConnected(tickTimeout: tickTimeout, tunnel: tunnel) else {
+            return (state, nil)
+        }
         link.start(onDown: onDown ?? { _ in })
         do {
             try await describe(into: &state, over: link.connection)
@@ -22,6 +23,24 @@ extension RemoteRelease {
         state.distributionPort = info.port
         state.localTunnelPort = link.tunnel?.port
         return (state, link)
+    }
+
+    /// The registration and a connection to it; nil when the release is not registered, or when it is
+    /// registered but its port refuses: a node that just died whose EPMD entry has not gone yet.
+    private func registeredAndConnected(tickTimeout: Duration, tunnel: Bool) async throws(ReleaseError)
+        -> (EPMDNodeInfo, ReleaseLink)?
+    {
+        for attempt in 0..<20 {
+            guard let info = try await registration() else { return nil }
+            do {
+                return (info, try await connect(port: info.port, tickTimeout: tickTimeout, tunnel: tunnel, start: false))
+            } catch {
+                let refused = (error.underlyingError as? SSHError)?.code == .channelOpenFailed
+                guard refused, attempt < 19 else { throw error }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        return nil
     }
 
     /// A local port (on 127.0.0.1, ephemeral) forwarded through the SSH connection to the release's
@@ -78,6 +97,7 @@ extension RemoteRelease {
 
     /// The node name of the release on the host: `<name>@<host's short name>`.
     public func nodeName() async throws(ReleaseError) -> NodeName {
+        if let knownNodeName { return knownNodeName }
         let shortName = try await run("read the host name", "hostname -s").trimmingWhitespace()
         do {
             return try NodeName(alive: release.name, host: shortName)

@@ -18,6 +18,9 @@ public struct RemoteRelease: Sendable {
     /// The host's SSH connection.
     public let ssh: SSHConnection
     let logger: Logger
+    /// The node's name when already known (from an earlier connection), which saves asking the host for
+    /// its name on every reconnect.
+    public var knownNodeName: NodeName?
 
     /// Wraps the operations for `release` on `host` over `ssh`.
     public init(release: ReleaseSpec, host: HostSpec, ssh: SSHConnection, logger: Logger) {
