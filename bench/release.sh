@@ -16,14 +16,8 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() {
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 40000))
-        ss -ltn "sport = :$port" | grep -q LISTEN || { echo "$port"; return; }
-    done
-}
-wait_port() { for _ in $(seq 500); do ss -ltn "sport = :$1" | grep -q LISTEN && return 0; sleep 0.01; done; return 1; }
+
+. "$here/../scripts/loopback-host.sh"
 
 # The fixture release, built the way the tests build it.
 cp -r "$here/../Tests/Fixtures/service_app" "$work/src"
@@ -34,30 +28,12 @@ for version in 0.1.0; do
     cp "$work/src/_build/prod/service_app-$version.tar.gz" "$work/registry-in/"
 done
 
-ssh-keygen -q -t ed25519 -N '' -f "$work/host" -C bench
-ssh-keygen -q -t ed25519 -N '' -f "$work/id" -C bench
-cp "$work/id.pub" "$work/authorized_keys"
-port=$(free_port)
-mkdir -p /run/sshd
-cat > "$work/sshd_config" <<CONF
-ListenAddress 127.0.0.1:$port
-HostKey $work/host
-PidFile $work/sshd.pid
-AuthorizedKeysFile $work/authorized_keys
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-AllowTcpForwarding yes
-Subsystem sftp internal-sftp
-CONF
-/usr/sbin/sshd -D -f "$work/sshd_config" -E "$work/sshd.log" & pids+=($!)
-wait_port "$port"
-echo "[127.0.0.1]:$port $(cut -d' ' -f1,2 "$work/host.pub")" > "$work/known_hosts"
+start_sshd "$work"
+port=$SSHD_PORT
 epmd_port=$(free_port)
 epmd -port "$epmd_port" -address 127.0.0.1 & pids+=($!)
 wait_port "$epmd_port"
 cookie=$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
 "$BENCH_TOOL" release-store "$work/registry" "$work/registry-in/service_app-0.1.0.tar.gz"
-"$tool" release 127.0.0.1 "$port" "$(id -un)" "$work/id" "$work/known_hosts" "$epmd_port" "$work/opt/service_app" \
+"$tool" release 127.0.0.1 "$port" "$(id -un)" "$SSHD_KEY" "$SSHD_KNOWN_HOSTS" "$epmd_port" "$work/opt/service_app" \
     "$work/registry" "$cookie" "$runs"

@@ -15,14 +15,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 40000))
-        ss -ltn "sport = :$port" | grep -q LISTEN || { echo "$port"; return; }
-    done
-}
-wait_port() { for _ in $(seq 500); do ss -ltn "sport = :$1" | grep -q LISTEN && return 0; sleep 0.01; done; return 1; }
+. "$(dirname "$0")/../scripts/loopback-host.sh"
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 now() { echo "$EPOCHREALTIME"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.6f", b - a}'; }
@@ -31,31 +24,11 @@ emit() { # scenario ours baseline [extra json]
         'BEGIN {printf "{\"scenario\":\"%s\",\"ours_s\":%.4f,\"baseline_s\":%.4f,\"ratio\":%.3f%s}\n", s, o, b, o / b, x}'
 }
 
-ssh-keygen -q -t ed25519 -N '' -f "$work/host" -C bench
-ssh-keygen -q -t ed25519 -N '' -f "$work/id" -C bench
-cp "$work/id.pub" "$work/authorized_keys"
-port=$(free_port)
-mkdir -p /run/sshd
-cat > "$work/sshd_config" <<CONF
-ListenAddress 127.0.0.1:$port
-HostKey $work/host
-PidFile $work/sshd.pid
-AuthorizedKeysFile $work/authorized_keys
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-AllowTcpForwarding yes
-MaxStartups 100
-Subsystem sftp internal-sftp
-CONF
-/usr/sbin/sshd -D -f "$work/sshd_config" -E "$work/sshd.log" &
-pids+=($!)
-wait_port "$port"
-echo "[127.0.0.1]:$port $(cut -d' ' -f1,2 "$work/host.pub")" > "$work/known_hosts"
+start_sshd "$work"
+port=$SSHD_PORT
 user=$(id -un)
-ours=(127.0.0.1 "$port" "$user" "$work/id" "$work/known_hosts")
-openssh=(-p "$port" -i "$work/id" -o UserKnownHostsFile="$work/known_hosts" -o StrictHostKeyChecking=yes
+ours=(127.0.0.1 "$port" "$user" "$SSHD_KEY" "$SSHD_KNOWN_HOSTS")
+openssh=(-p "$port" -i "$SSHD_KEY" -o UserKnownHostsFile="$SSHD_KNOWN_HOSTS" -o StrictHostKeyChecking=yes
     -o BatchMode=yes -o LogLevel=ERROR)
 fair=(-o Ciphers=aes128-ctr -o MACs=hmac-sha2-256)
 
@@ -96,9 +69,9 @@ o=(); f=(); d=()
 for _ in $(seq "$runs"); do
     rm -f "$work/remote/"*
     a=$(now); "$tool" upload "${ours[@]}" "$work/upload.bin" "$work/remote/ours.bin" "$sum"; b=$(now); o+=("$(elapsed "$a" "$b")")
-    a=$(now); sftp -q -b "$work/batch" -P "$port" -i "$work/id" -o UserKnownHostsFile="$work/known_hosts" \
+    a=$(now); sftp -q -b "$work/batch" -P "$port" -i "$SSHD_KEY" -o UserKnownHostsFile="$SSHD_KNOWN_HOSTS" \
         -o BatchMode=yes "${fair[@]}" "$user@127.0.0.1" > /dev/null; b=$(now); f+=("$(elapsed "$a" "$b")")
-    a=$(now); sftp -q -b "$work/batch" -P "$port" -i "$work/id" -o UserKnownHostsFile="$work/known_hosts" \
+    a=$(now); sftp -q -b "$work/batch" -P "$port" -i "$SSHD_KEY" -o UserKnownHostsFile="$SSHD_KNOWN_HOSTS" \
         -o BatchMode=yes "$user@127.0.0.1" > /dev/null; b=$(now); d+=("$(elapsed "$a" "$b")")
 done
 om=$(printf '%s\n' "${o[@]}" | median); fm=$(printf '%s\n' "${f[@]}" | median); dm=$(printf '%s\n' "${d[@]}" | median)

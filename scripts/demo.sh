@@ -17,36 +17,12 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() {
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 40000))
-        ss -ltn "sport = :$port" | grep -q LISTEN || { echo "$port"; return; }
-    done
-}
-wait_port() { for _ in $(seq 1000); do ss -ltn "sport = :$1" | grep -q LISTEN && return 0; sleep 0.01; done; return 1; }
+. scripts/loopback-host.sh
 say() { printf '\n== %s\n' "$*"; }
 
 say "a host: sshd on 127.0.0.1 with generated keys"
-ssh-keygen -q -t ed25519 -N '' -f "$work/host_key" -C demo-host
-ssh-keygen -q -t ed25519 -N '' -f "$work/id_ed25519" -C demo-client
-cp "$work/id_ed25519.pub" "$work/authorized_keys"
-ssh_port=$(free_port)
-mkdir -p /run/sshd
-cat > "$work/sshd_config" <<CONF
-ListenAddress 127.0.0.1:$ssh_port
-HostKey $work/host_key
-PidFile $work/sshd.pid
-AuthorizedKeysFile $work/authorized_keys
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-AllowTcpForwarding yes
-CONF
-/usr/sbin/sshd -D -f "$work/sshd_config" -E "$work/sshd.log" & pids+=($!)
-wait_port "$ssh_port"
-echo "[127.0.0.1]:$ssh_port $(cut -d' ' -f1,2 "$work/host_key.pub")" > "$work/known_hosts"
+start_sshd "$work"
+ssh_port=$SSHD_PORT
 echo "sshd on 127.0.0.1:$ssh_port, host key $(ssh-keygen -lf "$work/host_key.pub" | cut -d' ' -f2)"
 
 say "its release: an Erlang node registered in the host's EPMD"

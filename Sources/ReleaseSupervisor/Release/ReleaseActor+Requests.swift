@@ -14,15 +14,7 @@ extension ReleaseActor {
     /// Deploys `version` from the registry; with `replace`, a running release is stopped first.
     public func deploy(_ version: ReleaseVersion, replace: Bool = false) async throws(ReleaseError) {
         try await exclusively("a deploy of \(version)") { () async throws(ReleaseError) in
-            guard let registry else {
-                throw ReleaseError(.notInRegistry, release: release.name, host: host.name, "no registry configured")
-            }
-            let entry: RegistryEntry
-            do {
-                entry = try registry.fetch(release.name, version)
-            } catch {
-                throw ReleaseError(.notInRegistry, release: release.name, host: host.name, "cannot deploy \(version)", underlyingError: error)
-            }
+            let entry = try registryEntry(version)
             let remote = try await remote()
             if let running = link {
                 guard replace else {

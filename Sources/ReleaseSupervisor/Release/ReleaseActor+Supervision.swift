@@ -23,6 +23,20 @@ extension ReleaseActor {
         }
     }
 
+    /// The registry's tarball of `version`, or `notInRegistry` saying what to do.
+    func registryEntry(_ version: ReleaseVersion) throws(ReleaseError) -> RegistryEntry {
+        guard let registry else {
+            throw ReleaseError(.notInRegistry, release: release.name, host: host.name, "no registry to deploy \(version) from")
+        }
+        do {
+            return try registry.fetch(release.name, version)
+        } catch {
+            throw ReleaseError(
+                .notInRegistry, release: release.name, host: host.name,
+                "cannot deploy \(version); add its tarball with `controlnode registry add`", underlyingError: error)
+        }
+    }
+
     var isFailed: Bool {
         if case .failed = state.status { return true }
         return false
@@ -35,15 +49,7 @@ extension ReleaseActor {
             transition(.started, to: .starting, "starting installed version \(version)")
             _ = try await remote.restart(version: version)
         } else {
-            guard let registry else {
-                throw ReleaseError(.notInRegistry, release: release.name, host: host.name, "no registry to deploy \(version) from")
-            }
-            let entry: RegistryEntry
-            do {
-                entry = try registry.fetch(release.name, version)
-            } catch {
-                throw ReleaseError(.notInRegistry, release: release.name, host: host.name, "cannot deploy \(version)", underlyingError: error)
-            }
+            let entry = try registryEntry(version)
             transition(.started, to: .starting, "deploying version \(version)")
             _ = try await remote.deploy(entry)
             transition(.deployed, to: .starting, "deployed version \(version)")
