@@ -176,3 +176,49 @@ struct ReleaseActorTests {
         await pool.closeAll()
     }
 }
+
+@Suite("Requests to the supervising actor", .serialized)
+struct ReleaseActorRequestTests {
+    @Test("a request during a deploy gets busy at once; connect mode keeps a tunnel; stop keeps it stopped")
+    func busyTunnelAndStop() async throws {
+        let fixture = try await RemoteReleaseFixture.start()
+        defer { fixture.stop() }
+        var release = fixture.release()
+        release.controlMode = .connect
+        let pool = SSHConnectionPool(logger: Logger(label: "test.pool"))
+        let actor = ReleaseActor(
+            release: release, host: fixture.host, pool: pool, registry: fixture.registry, desiredVersion: nil,
+            tickTimeout: .seconds(5), logger: Logger(label: "test.actor"))
+        let log = EventLog(actor)
+        let running = Task { await actor.run() }
+        defer { running.cancel() }
+        // Nothing runs and connect mode never starts anything by itself.
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(await actor.currentState.status == .notRunning)
+
+        async let deployed: Void = actor.deploy(ReleaseVersion("0.1.0")!)
+        try await Task.sleep(for: .milliseconds(100))
+        let started = ContinuousClock.now
+        await #expect { try await actor.stop() } throws: { ($0 as? ReleaseError)?.code == .busy }
+        #expect(ContinuousClock.now - started < .milliseconds(100))
+        try await deployed
+        #expect(await log.waitFor(.connected))
+
+        let state = await actor.currentState
+        #expect(state.status == .running)
+        let tunnel = try #require(state.localTunnelPort)
+        let stream = try await TCPStream.connect(host: "127.0.0.1", port: tunnel)
+        let node = try await DistributionConnection.withConnection(
+            over: stream, to: state.nodeName!, configuration: DistributionConfiguration(cookie: Cookie(fixture.cookie))
+        ) { try await $0.rpc("erlang", "node") }
+        #expect(node == .atom(state.nodeName!.atom))
+
+        try await actor.stop()
+        #expect(await actor.currentState.status == .notRunning)
+        let remote = try await fixture.remote()
+        #expect(try await remote.registration() == nil)
+        await actor.shutdown()
+        await running.value
+        await pool.closeAll()
+    }
+}
