@@ -44,7 +44,6 @@ let package = Package(
                 "CZlib",
                 "CEpoll",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings
         ),

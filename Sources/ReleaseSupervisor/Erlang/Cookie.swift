@@ -1,5 +1,3 @@
-import Crypto
-
 /// The shared secret that Erlang nodes prove they know during the handshake.
 ///
 /// The value is never shown: `description`, `debugDescription` and reflection (`dump`, string
@@ -24,9 +22,9 @@ public struct Cookie: Sendable, CustomStringConvertible, CustomDebugStringConver
 
     /// The handshake digest: MD5 of the cookie followed by the challenge in decimal.
     func digest(challenge: UInt32) -> [UInt8] {
-        var md5 = Insecure.MD5()
-        md5.update(data: secret)
-        md5.update(data: Array(String(challenge).utf8))
-        return Array(md5.finalize())
+        var md5 = MD5Hasher()
+        md5.update(secret)
+        md5.update(Array(String(challenge).utf8))
+        return md5.finalize()
     }
 }

@@ -1,5 +1,3 @@
-import Crypto
-
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -34,7 +32,7 @@ struct TarballImport {
             throw failure(.unreadable, "cannot open it: check the path and its permissions", error)
         }
         defer { close(input) }
-        var hasher = SHA256()
+        var hasher = SHA256Hasher()
         var contents = ReleaseContents(expecting: release)
         var gzip: GzipDecoder
         do {
@@ -55,7 +53,7 @@ struct TarballImport {
             }
             if count == 0 { break }
             let bytes = UnsafeRawBufferPointer(rebasing: chunk[0..<count])
-            hasher.update(bufferPointer: bytes)
+            hasher.update(bytes)
             try write(bytes, to: destination, path: destinationPath)
             size += count
             do {

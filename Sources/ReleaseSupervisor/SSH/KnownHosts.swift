@@ -1,5 +1,3 @@
-import Crypto
-
 /// An OpenSSH known_hosts file: plain and hashed (`|1|salt|hash`) host patterns, wildcards, negation,
 /// `[host]:port` for other ports, and the `@revoked` marker. `@cert-authority` lines are skipped.
 struct KnownHosts {
@@ -78,7 +76,7 @@ struct KnownHosts {
 
     /// OpenSSH's SHA256 fingerprint: `SHA256:` and unpadded base64 of the key blob's digest.
     static func fingerprint(_ key: [UInt8]) -> String {
-        "SHA256:" + Base64.encode(Array(SHA256.hash(data: key)), padding: false)
+        "SHA256:" + Base64.encode(SHA256Hasher.hash(key), padding: false)
     }
 
     /// Whether `name` matches a comma-separated pattern list: some pattern matches and no negated one does.
@@ -103,8 +101,7 @@ struct KnownHosts {
         guard parts.count == 3, parts[0] == "1", let salt = Base64.decode(parts[1]),
             let expected = Base64.decode(parts[2])
         else { return false }
-        let code = HMAC<Insecure.SHA1>.authenticationCode(for: Array(name.utf8), using: SymmetricKey(data: salt))
-        return Array(code) == expected
+        return hmacSHA1(key: salt, message: Array(name.utf8)) == expected
     }
 
     /// Glob match with `*` (any run) and `?` (any one byte).

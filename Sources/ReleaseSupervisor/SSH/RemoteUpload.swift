@@ -1,5 +1,3 @@
-import Crypto
-
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -107,7 +105,7 @@ extension SSHConnection {
 
     /// The SHA-256 of the first `size` bytes of an open file, in lowercase hex; nil when it cannot be read.
     static func sha256(of descriptor: Int32, size: Int) async -> String? {
-        var hasher = SHA256()
+        var hasher = SHA256Hasher()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 1)
         defer { buffer.deallocate() }
         var offset = 0
@@ -115,7 +113,7 @@ extension SSHConnection {
             let got = pread(descriptor, buffer.baseAddress, min(buffer.count, size - offset), off_t(offset))
             if got < 0 && errno == EINTR { continue }
             if got <= 0 { return nil }
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
             offset += got
         }
         return Hex.encode(hasher.finalize())
