@@ -23,22 +23,33 @@ extension RemoteRelease {
         }
         let version = entry.version
         let tarball = "\(release.basePath)/.\(release.name)-\(version).tar.gz"
+        let result: ExecResult
         do {
-            _ = try await ssh.upload(localPath: entry.path, to: tarball, mode: 0o600, knownSHA256: entry.sha256)
+            // One round trip: the tarball is verified and renamed, then extracted and started, in one command.
+            (_, result) = try await ssh.upload(
+                localPath: entry.path, to: tarball, mode: 0o600, knownSHA256: entry.sha256,
+                thenRun: installScript(version: version, tarball: tarball), input: try startEnvironment(),
+                timeout: .seconds(300))
         } catch {
             throw self.error(.hostCommandFailed, "could not upload \(entry.path) to \(tarball)", error)
         }
-        try await installAndStart(version: version, tarball: tarball)
+        guard result.succeeded else {
+            throw self.error(
+                .hostCommandFailed,
+                "could not install and start version \(version) (\(result.exit)): \(result.stderrText.trimmingWhitespace())")
+        }
+        logger.info("release started", metadata: ["version": "\(version)", "event": "starting"])
         return try await waitUntilRegistered(version: version)
     }
 
-    /// One command on the host: extract into a temporary directory, check it, move it into place (an old
-    /// copy of the same version goes aside first), point `current` at it, and start it.
-    private func installAndStart(version: ReleaseVersion, tarball: String) async throws(ReleaseError) {
+    /// Extract into a temporary directory, check it, move it into place (an old copy of the same version goes
+    /// aside first), point `current` at it, and start it: a failed extraction never leaves a half release under
+    /// the final path.
+    private func installScript(version: ReleaseVersion, tarball: String) -> String {
         let base = ShellQuote.quote(release.basePath)
         let final = ShellQuote.quote(path(of: version))
         let name = ShellQuote.quote(release.name)
-        let script = """
+        return """
             set -e
             cd \(base)
             work=$(mktemp -d .\(version).extract.XXXXXX)
@@ -52,8 +63,6 @@ extension RemoteRelease {
             ln -sfn \(ShellQuote.quote("\(version)")) current.tmp && mv -T current.tmp current
             \(startCommand(for: version))
             """
-        _ = try await run("install and start version \(version)", script, input: try startEnvironment(), timeout: .seconds(300))
-        logger.info("release started", metadata: ["version": "\(version)", "event": "starting"])
     }
 
     /// Shell lines that read the environment from stdin into a private file, then start the release detached

@@ -26,6 +26,28 @@ extension SSHConnection {
     public func upload(localPath: String, to remotePath: String, mode: Int = 0o644, knownSHA256: String? = nil)
         async throws(SSHError) -> UploadResult
     {
+        try await upload(localPath: localPath, to: remotePath, mode: mode, knownSHA256: knownSHA256, followUp: nil).0
+    }
+
+    /// Uploads as `upload(localPath:to:mode:knownSHA256:)` does, then runs `script` on the host in the same
+    /// command that verified and renamed the file (one round trip fewer), with `input` on its stdin.
+    ///
+    /// - Returns: the upload and the script's result; a script that fails is reported in the result (its exit
+    ///   status is shifted above 63 when below it), not thrown.
+    public func upload(
+        localPath: String, to remotePath: String, mode: Int = 0o644, knownSHA256: String? = nil, thenRun script: String,
+        input: [UInt8] = [], timeout: Duration = .seconds(600)
+    ) async throws(SSHError) -> (UploadResult, ExecResult) {
+        let (uploaded, result) = try await upload(
+            localPath: localPath, to: remotePath, mode: mode, knownSHA256: knownSHA256,
+            followUp: (script, input, timeout))
+        return (uploaded, result!)
+    }
+
+    private func upload(
+        localPath: String, to remotePath: String, mode: Int, knownSHA256: String?,
+        followUp: (script: String, input: [UInt8], timeout: Duration)?
+    ) async throws(SSHError) -> (UploadResult, ExecResult?) {
         let endpoint = settings.endpoint
         guard remotePath.hasPrefix("/"), !remotePath.hasSuffix("/") else {
             throw SSHError(.uploadFailed, host: endpoint, detail: "remote path \(remotePath) must be an absolute file path")
@@ -58,26 +80,37 @@ extension SSHConnection {
             _ = try? await execute("rm -f -- \(ShellQuote.quote(temporary))")
             throw SSHError(.localFileUnreadable, host: endpoint, detail: "cannot read \(localPath) to checksum it")
         }
-        try await verifyAndRename(temporary: temporary, to: remotePath, expected: expected)
-        return UploadResult(remotePath: remotePath, size: size, sha256: expected)
+        let result = try await verifyAndRename(temporary: temporary, to: remotePath, expected: expected, followUp: followUp)
+        return (UploadResult(remotePath: remotePath, size: size, sha256: expected), result)
     }
 
     /// One command on the host: checksum the temporary file, and rename it only if the checksum matches.
     /// OpenSSL's digest is used when the host has it (several times faster than coreutils' sha256sum on CPUs
     /// with SHA extensions); sha256sum otherwise. Both print the hex digest first.
-    private func verifyAndRename(temporary: String, to remotePath: String, expected: String) async throws(SSHError) {
+    private func verifyAndRename(
+        temporary: String, to remotePath: String, expected: String,
+        followUp: (script: String, input: [UInt8], timeout: Duration)?
+    ) async throws(SSHError) -> ExecResult? {
         let source = ShellQuote.quote(temporary)
-        let script = """
+        var script = """
             sum=$(openssl dgst -sha256 -r \(source) 2>/dev/null) || sum=$(sha256sum -b -- \(source)) || exit 3
             case "$sum" in
               \(expected)\\ *) mv -f -- \(source) \(ShellQuote.quote(remotePath)) || { rm -f -- \(source); exit 4; } ;;
               *) rm -f -- \(source); echo "$sum"; exit 5 ;;
             esac
             """
-        let result = try await execute(script, timeout: .seconds(600))
+        if let followUp {
+            // The follow-up's own failures are shifted above the verification's exit codes (3 to 5).
+            script += "\n(\n\(followUp.script)\n)\ncode=$?\n"
+                + "[ $code -eq 0 ] || exit $(( code < 64 ? code + 64 : code ))\n"
+        }
+        let result = try await execute(
+            script, input: followUp?.input ?? [], timeout: max(followUp?.timeout ?? .seconds(600), .seconds(600)))
         switch result.exit {
         case .status(0):
-            return
+            return followUp == nil ? nil : result
+        case .status(let code) where code >= 64 && followUp != nil:
+            return ExecResult(stdout: result.stdout, stderr: result.stderr, exit: .status(code >= 128 ? code : code - 64))
         case .status(5):
             let remote = result.stdoutText.split(separator: " ").first.map(String.init) ?? "?"
             throw SSHError(
