@@ -1,9 +1,17 @@
 /// How a remote command ended.
-public enum ExitReason: Sendable, Equatable {
+public enum ExitReason: Sendable, Equatable, CustomStringConvertible {
     /// It exited with this status.
     case status(Int32)
     /// A signal ended it (the name without `SIG`, such as `KILL`).
     case signal(String)
+
+    /// `exit status 3` or `killed by SIGKILL`.
+    public var description: String {
+        switch self {
+        case .status(let code): "exit status \(code)"
+        case .signal(let name): "killed by SIG\(name)"
+        }
+    }
 }
 
 /// A finished remote command: its output, byte for byte, and how it ended.
