@@ -92,17 +92,6 @@ struct Probe: AsyncParsableCommand {
     }
 }
 
-/// Writes one line to stdout at once (no buffering: scripts and pipes see progress as it happens).
-func line(_ text: String) {
-    let bytes = Array((text + "\n").utf8)
-    var written = 0
-    while written < bytes.count {
-        let count = bytes.withUnsafeBytes { write(1, $0.baseAddress! + written, $0.count - written) }
-        if count <= 0 { return }
-        written += count
-    }
-}
-
 /// Milliseconds with three decimals, for the probe's time stamps.
 func formatted(_ duration: Duration) -> String {
     let micros = duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
