@@ -32,11 +32,14 @@ public struct HostSpec: Sendable, Equatable {
         self.epmdPort = epmdPort
     }
 
-    /// The SSH layer's settings for this host, with its default timeouts and keepalive.
+    /// How often a silent SSH connection to the host is probed; dead after three silent intervals.
+    public var keepaliveInterval: Duration = .seconds(5)
+
+    /// The SSH layer's settings for this host.
     public var sshSettings: SSHSettings {
         SSHSettings(
             address: address, port: sshPort, user: user, authentication: authentication,
-            knownHostsPath: knownHostsPath, hostKeyPolicy: hostKeyPolicy)
+            knownHostsPath: knownHostsPath, hostKeyPolicy: hostKeyPolicy, keepaliveInterval: keepaliveInterval)
     }
 
     /// The specification, once its settings are known to be usable.

@@ -72,6 +72,7 @@ public actor ReleaseActor {
     /// Supervises until cancelled; then closes the link and leaves the release running.
     public func run() async {
         await reconcile(after: nil)
+        transition(.initialized, to: state.status, "initialized: \(state.status)")
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.healthLoop() }
             for await signal in signals {

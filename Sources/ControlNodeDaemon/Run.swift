@@ -1,0 +1,35 @@
+import ArgumentParser
+import Logging
+import ReleaseSupervisor
+
+/// `controlnode run`: the daemon, in the foreground, as systemd runs it (`Type=notify`).
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the daemon in the foreground: supervise every release of the configuration until SIGTERM.")
+
+    @Option(help: "The configuration file.") var config: String = ControlNodeConfig.defaultPath
+    @Option(help: "Where logs go: journal, stderr, or automatic (journal under systemd).") var logTarget: String = "automatic"
+
+    func run() async throws {
+        let loaded: LoadedConfig
+        do {
+            loaded = try ControlNodeConfig.load(path: config)
+        } catch {
+            standardError("controlnode: \(error)")
+            throw ExitCode(2)
+        }
+        let destination = LogDestination(rawValue: logTarget) ?? .automatic()
+        let journal = try DaemonLogging.bootstrap(destination: destination, level: loaded.config.daemon.logLevel)
+        defer { journal?.close() }
+        let logger = Logger(label: "controlnode")
+        for warning in loaded.warnings { logger.warning("\(warning)", metadata: ["event": "config_warning"]) }
+        let supervisor = Supervisor(configPath: config, config: loaded.config, logger: logger)
+        do {
+            try await supervisor.run()
+        } catch {
+            logger.critical("cannot start: \(error)", metadata: ["event": "failed"])
+            standardError("controlnode: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}

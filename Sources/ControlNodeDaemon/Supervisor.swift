@@ -1,0 +1,180 @@
+import Dispatch
+import Logging
+import ReleaseSupervisor
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The daemon: one `ReleaseActor` per (release, host) of the configuration, in one task group; `READY=1`
+/// once every actor has initialised, `STATUS=` kept current, SIGHUP reloads the configuration (added pairs
+/// start, removed ones stop supervising, changed ones restart, unchanged ones are untouched), SIGTERM closes
+/// every connection and leaves every release running.
+actor Supervisor {
+    private let configPath: String
+    private var config: ControlNodeConfig
+    private let logger: Logger
+    private let notifier = Notifier()
+    private let pool: SSHConnectionPool
+    private var supervising: [ReleaseHost: (actor: ReleaseActor, task: Task<Void, Never>)] = [:]
+    private var statuses: [ReleaseHost: ReleaseState.Status] = [:]
+    private var initialized: Set<ReleaseHost> = []
+    private var ready = false
+    private let commands: AsyncStream<SupervisorCommand>
+    private let commandSink: AsyncStream<SupervisorCommand>.Continuation
+
+    init(configPath: String, config: ControlNodeConfig, logger: Logger) {
+        self.configPath = configPath
+        self.config = config
+        self.logger = logger
+        pool = SSHConnectionPool(logger: logger)
+        (commands, commandSink) = AsyncStream.makeStream()
+    }
+
+    /// Runs until SIGTERM or SIGINT.
+    func run() async throws {
+        let signals = SignalWatcher(sink: commandSink)
+        defer { signals.cancel() }
+        try start(config.supervised())
+        if supervising.isEmpty { markReady() }
+        for await command in commands {
+            switch command {
+            case .event(let event):
+                record(event)
+            case .reload:
+                await reload()
+            case .terminate:
+                await shutdown()
+                return
+            }
+        }
+    }
+
+    private func start(_ pairs: [ControlNodeConfig.Supervised]) {
+        let registry = try? Registry(directory: config.daemon.registry)
+        for pair in pairs where supervising[pair.key] == nil {
+            let actor = ReleaseActor(
+                release: pair.release, host: pair.host, pool: pool, registry: registry,
+                desiredVersion: pair.desiredVersion, tickTimeout: config.daemon.tickTimeout, logger: logger)
+            let sink = commandSink
+            // Each actor's task is owned here: cancelled on removal, reload or shutdown, awaited on shutdown.
+            let task = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask { await actor.run() }
+                    group.addTask { for await event in actor.events { sink.yield(.event(event)) } }
+                }
+            }
+            supervising[pair.key] = (actor, task)
+            statuses[pair.key] = .notRunning
+        }
+    }
+
+    private func stop(_ key: ReleaseHost) async {
+        guard let entry = supervising.removeValue(forKey: key) else { return }
+        await entry.actor.shutdown()
+        entry.task.cancel()
+        await entry.task.value
+        statuses[key] = nil
+        initialized.remove(key)
+    }
+
+    private func record(_ event: ReleaseEvent) {
+        let key = ReleaseHost(release: event.release, host: event.host)
+        guard supervising[key] != nil else { return }
+        statuses[key] = event.to
+        if event.kind == .initialized { initialized.insert(key) }
+        if !ready && initialized.count == supervising.count { markReady() }
+        publishStatus()
+    }
+
+    private func markReady() {
+        ready = true
+        _ = try? notifier.ready(status: statusLine())
+        logger.notice("controlnode ready", metadata: ["event": "ready", "status": "\(statusLine())"])
+    }
+
+    private func publishStatus() {
+        guard ready else { return }
+        _ = try? notifier.status(statusLine())
+    }
+
+    /// `12 releases: 11 running, 1 failed`.
+    func statusLine() -> String {
+        var counts: [String: Int] = [:]
+        for status in statuses.values { counts["\(status)", default: 0] += 1 }
+        let parts = counts.keys.sorted().map { "\(counts[$0]!) \($0.replacingUnderscores())" }
+        return "\(statuses.count) releases" + (parts.isEmpty ? "" : ": " + parts.joined(separator: ", "))
+    }
+
+    private func reload() async {
+        _ = try? notifier.reloading()
+        let next: ControlNodeConfig
+        let pairs: [ControlNodeConfig.Supervised]
+        do {
+            next = try ControlNodeConfig.load(path: configPath).config
+            pairs = try next.supervised()
+        } catch {
+            logger.error(
+                "configuration rejected; the running one stays in force",
+                metadata: ["event": "reload_failed", "error": "\(error)"])
+            _ = try? notifier.ready(status: statusLine())
+            return
+        }
+        let diff = ConfigDiff(from: config, to: next)
+        config = next
+        await apply(diff, pairs)
+    }
+
+    private func apply(_ diff: ConfigDiff, _ pairs: [ControlNodeConfig.Supervised]) async {
+        for key in diff.removed + diff.changed { await stop(key) }
+        let wanted = Set(diff.added + diff.changed)
+        start(pairs.filter { wanted.contains($0.key) })
+        logger.notice(
+            "configuration reloaded",
+            metadata: [
+                "event": "reloaded", "added": "\(diff.added.count)", "removed": "\(diff.removed.count)",
+                "changed": "\(diff.changed.count)",
+            ])
+        _ = try? notifier.ready(status: statusLine())
+    }
+
+    private func shutdown() async {
+        _ = try? notifier.stopping(status: "closing connections; releases keep running")
+        logger.notice("stopping: closing connections, leaving releases running", metadata: ["event": "stopping"])
+        for key in Array(supervising.keys) { await stop(key) }
+        await pool.closeAll()
+        commandSink.finish()
+    }
+}
+
+extension String {
+    fileprivate func replacingUnderscores() -> String { String(map { $0 == "_" ? " " : $0 }) }
+}
+
+/// What wakes the supervisor.
+enum SupervisorCommand: Sendable {
+    case event(ReleaseEvent)
+    case reload
+    case terminate
+}
+
+/// SIGTERM, SIGINT and SIGHUP as commands to the supervisor, through Dispatch signal sources (the signals are
+/// ignored for the process, so they only arrive here). Installed before `READY=1`, so an early SIGHUP is handled.
+final class SignalWatcher {
+    private let sources: [any DispatchSourceSignal]
+
+    init(sink: AsyncStream<SupervisorCommand>.Continuation) {
+        let wanted: [(Int32, SupervisorCommand)] = [(SIGTERM, .terminate), (SIGINT, .terminate), (SIGHUP, .reload)]
+        sources = wanted.map { signalNumber, command in
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { sink.yield(command) }
+            source.resume()
+            return source
+        }
+    }
+
+    func cancel() {
+        for source in sources { source.cancel() }
+    }
+}
