@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The demo: a local sshd and an Erlang node on loopback stand in for a host and its release. controlnode
-# finds the node through the host's EPMD over SSH, connects to it as a hidden node through the same SSH
-# connection, and reports; then the node is killed with SIGKILL and controlnode reports the nodedown.
-# (The full demo, a real release deployed, killed and restarted by the daemon, arrives with the daemon.)
+# The demo: a local sshd stands in for a host, the fixture release (Tests/Fixtures/service_app, built with
+# mix release) for an application. controlnode runs as it would under systemd, deploys the release,
+# and restarts it when it is killed with SIGKILL; then it stops and leaves the release running, and the
+# demo cleans up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -12,41 +12,76 @@ controlnode=$PWD/.build/release/controlnode
 work=$(mktemp -d /tmp/controlnode-demo.XXXXXX)
 pids=()
 cleanup() {
-    for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in $(pgrep -f "$work/" || true); do kill -KILL "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
     rm -rf "$work"
 }
 trap cleanup EXIT
 . scripts/loopback-host.sh
 say() { printf '\n== %s\n' "$*"; }
+epmd_names() { ERL_EPMD_PORT=$epmd_port epmd -port "$epmd_port" -names 2>/dev/null | grep service_app || true; }
+wait_for() { # PATTERN FILE SECONDS
+    for _ in $(seq $(($3 * 20))); do grep -q "$1" "$2" 2>/dev/null && return 0; sleep 0.05; done
+    echo "(no '$1' within $3 s)"; return 1
+}
 
-say "a host: sshd on 127.0.0.1 with generated keys"
+say "building the release: mix release of Tests/Fixtures/service_app (0.1.0)"
+cp -r Tests/Fixtures/service_app "$work/src"
+(cd "$work/src" && MIX_ENV=prod MIX_HOME="$work/mix" HEX_OFFLINE=1 SERVICE_APP_VERSION=0.1.0 \
+    mix release --overwrite > "$work/mix.log" 2>&1) || { tail -20 "$work/mix.log"; exit 1; }
+"$controlnode" registry add "$work/src/_build/prod/service_app-0.1.0.tar.gz" --registry "$work/registry"
+
+say "a host: sshd and EPMD on 127.0.0.1"
 start_sshd "$work"
-ssh_port=$SSHD_PORT
-echo "sshd on 127.0.0.1:$ssh_port, host key $(ssh-keygen -lf "$work/host_key.pub" | cut -d' ' -f2)"
-
-say "its release: an Erlang node registered in the host's EPMD"
 epmd_port=$(free_port)
-# The cookie lives in files only: the node reads $HOME/.erlang.cookie, controlnode reads --cookie-file.
-head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' > "$work/cookie"
-chmod 400 "$work/cookie"
-cp "$work/cookie" "$work/.erlang.cookie"
-ERL_EPMD_PORT=$epmd_port epmd -port "$epmd_port" -address 127.0.0.1 & pids+=($!)
+epmd -port "$epmd_port" -address 127.0.0.1 & pids+=($!)
 wait_port "$epmd_port"
-ERL_EPMD_PORT=$epmd_port HOME=$work erl -sname service_app -noshell -noinput \
-    -kernel inet_dist_use_interface '{127,0,0,1}' > "$work/node.log" 2>&1 & node_pid=$!
-pids+=($node_pid)
-for _ in $(seq 300); do ERL_EPMD_PORT=$epmd_port epmd -port "$epmd_port" -names 2>/dev/null | grep -q service_app && break; sleep 0.05; done
-echo "node service_app@$(hostname -s), os pid $node_pid"
+echo "sshd on 127.0.0.1:$SSHD_PORT, EPMD on 127.0.0.1:$epmd_port"
 
-say "controlnode probe: EPMD and distribution through one SSH connection"
-"$controlnode" probe service_app --address 127.0.0.1 --port "$ssh_port" --user "$(id -un)" \
-    --identity "$work/id_ed25519" --known-hosts "$work/known_hosts" --epmd-port "$epmd_port" \
-    --cookie-file "$work/cookie" --watch > "$work/probe.out" 2>&1 & probe_pid=$!
-for _ in $(seq 600); do grep -q "watching" "$work/probe.out" && break; kill -0 "$probe_pid" 2>/dev/null || break; sleep 0.05; done
-cat "$work/probe.out"
+say "the configuration: /etc/controlnode/controlnode.toml, here in $work"
+head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' > "$work/cookie"
+chmod 600 "$work/cookie"
+cat > "$work/controlnode.toml" <<CONF
+[daemon]
+registry = "$work/registry"
+known_hosts = "$SSHD_KNOWN_HOSTS"
+log_level = "info"
 
-say "kill -9 of the node: controlnode sees it go down"
-kill -KILL "$node_pid"
-wait "$probe_pid" || true
-tail -n 1 "$work/probe.out"
+[hosts.demo]
+address = "127.0.0.1"
+port = $SSHD_PORT
+user = "$(id -un)"
+identity_file = "$SSHD_KEY"
+epmd_port = $epmd_port
+
+[releases.service_app]
+base_path = "$work/opt/service_app"
+cookie_file = "$work/cookie"
+hosts = ["demo"]
+version = "0.1.0"
+mode = "manage"
+env = { ERL_EPMD_PORT = "$epmd_port" }
+CONF
+cat "$work/controlnode.toml"
+"$controlnode" check-config "$work/controlnode.toml"
+
+say "controlnode run: deploys 0.1.0 (its log follows)"
+"$controlnode" run --config "$work/controlnode.toml" --log-target stderr 2> >(tee "$work/daemon.log" >&2) & daemon=$!
+pids+=($daemon)
+wait_for "controlnode ready" "$work/daemon.log" 90
+echo "EPMD on the host now lists: $(epmd_names)"
+
+say "kill -9 of the release: controlnode restarts it"
+pid=$(pgrep -f "$work/opt/service_app/0.1.0/erts-.*/beam.smp" | head -1)
+echo "killing the release's VM, os pid $pid"
+kill -KILL "$pid"
+wait_for "restarted" "$work/daemon.log" 30
+sleep 0.5
+echo "EPMD on the host now lists: $(epmd_names), os pid $(pgrep -f "$work/opt/service_app/0.1.0/erts-.*/beam.smp" | head -1)"
+
+say "SIGTERM: controlnode stops, the release keeps running"
+kill -TERM "$daemon"
+wait "$daemon" && echo "controlnode exited with status 0"
+echo "EPMD on the host still lists: $(epmd_names)"
+say "done; cleaning up"

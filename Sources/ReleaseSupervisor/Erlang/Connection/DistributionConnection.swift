@@ -158,7 +158,7 @@ public final class DistributionConnection: Sendable {
         eventSink.finish()
         switch reason {
         case .closedLocally: logger.debug("distribution connection closed")
-        default: logger.info("node down: \(reason)")
+        default: logger.debug("node down: \(reason)")  // the release actor reports it, with its context
         }
     }
 
