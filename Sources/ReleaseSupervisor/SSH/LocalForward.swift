@@ -1,3 +1,4 @@
+import Logging
 import Synchronization
 
 #if canImport(Glibc)
@@ -92,7 +93,14 @@ final class ForwardListener: SessionOperation, @unchecked Sendable {
         self.port = port
     }
 
-    var watchedDescriptor: pollfd? { pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0) }
+    /// Set when accept fails for want of descriptors: the listener rests a second instead of spinning.
+    private var restingUntil: Int64?
+
+    var watchedDescriptor: pollfd? {
+        restingUntil == nil ? pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0) : nil
+    }
+
+    var deadline: Int64? { restingUntil }
 
     func step(_ loop: SessionLoop) -> StepResult {
         connections.removeAll { $0.isFinished }
@@ -101,8 +109,23 @@ final class ForwardListener: SessionOperation, @unchecked Sendable {
             Glibc.close(descriptor)
             return .finished
         }
+        if let until = restingUntil {
+            guard loop.now >= until else { return .idle }
+            restingUntil = nil
+        }
         var accepted = false
-        while let client = try? nonBlockingCall("accept", { accept(descriptor, nil, nil) }) {
+        while true {
+            let client: Int32
+            do {
+                guard let next = try nonBlockingCall("accept", { accept(descriptor, nil, nil) }) else { break }
+                client = next
+            } catch {
+                loop.logger.warning(
+                    "local forward cannot accept connections; retrying in 1 s",
+                    metadata: ["host": "\(loop.settings.endpoint)", "target": "\(host):\(port)", "error": "\(error)"])
+                restingUntil = loop.now + 1_000_000_000
+                break
+            }
             _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
             _ = fcntl(client, F_SETFD, FD_CLOEXEC)
             TCPConnector.setNoDelay(client)
