@@ -24,8 +24,24 @@ struct Run: AsyncParsableCommand {
         let logger = Logger(label: "controlnode")
         for warning in loaded.warnings { logger.warning("\(warning)", metadata: ["event": "config_warning"]) }
         let supervisor = Supervisor(configPath: config, config: loaded.config, logger: logger)
+        let watchdog = try Watchdog.fromEnvironment()
         do {
-            try await supervisor.run()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                if let watchdog {
+                    // Pings only while the supervisor answers: a stuck supervisor lets systemd's watchdog fire.
+                    group.addTask {
+                        try await watchdog.run(
+                            isAlive: { await supervisor.isResponsive() },
+                            onMissedPing: { timedOut in
+                                logger.warning(
+                                    "watchdog ping withheld: the supervisor \(timedOut ? "did not answer in time" : "is not healthy")",
+                                    metadata: ["event": "watchdog"])
+                            })
+                    }
+                }
+                try await supervisor.run()
+                group.cancelAll()
+            }
         } catch {
             logger.critical("cannot start: \(error)", metadata: ["event": "failed"])
             standardError("controlnode: \(error)")

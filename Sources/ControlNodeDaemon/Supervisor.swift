@@ -98,6 +98,9 @@ actor Supervisor {
         _ = try? notifier.status(statusLine())
     }
 
+    /// Whether the supervisor's executor answers: the watchdog's liveness check.
+    func isResponsive() -> Bool { true }
+
     /// `12 releases: 11 running, 1 failed`.
     func statusLine() -> String {
         var counts: [String: Int] = [:]

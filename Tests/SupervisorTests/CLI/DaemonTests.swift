@@ -44,12 +44,17 @@ struct DaemonTests {
         var environment = ProcessInfo.processInfo.environment
         environment["NOTIFY_SOCKET"] = "@\(notify.name)"
         environment["JOURNAL_STREAM"] = nil
+        environment["WATCHDOG_USEC"] = "400000"
+        environment["WATCHDOG_PID"] = nil
         let daemon = try TestProcess(
             controlnodeExecutable(), ["run", "--config", config, "--log-target", "stderr"], environment: environment,
             logPath: directory.file("daemon.log"), name: "controlnode")
         defer { daemon.stop() }
 
-        let ready = try await offload { notify.receive(timeout: .seconds(60)) }
+        let ready = try await offload { () -> String? in
+            while let message = notify.receive(timeout: .seconds(60)) { if message.contains("READY=1") { return message } }
+            return nil
+        }
         let readyMessage = try #require(ready, "no READY=1 within 60 s: \(daemon.log)")
         #expect(readyMessage.contains("READY=1"))
         #expect(readyMessage.contains("STATUS=1 releases: 1 running"))
@@ -58,6 +63,10 @@ struct DaemonTests {
         #expect(try await remote.registration() != nil)
         let (state, _) = try await remote.initializeState()
         let pid = try #require(state.osPid)
+
+        // The watchdog pings at half of WATCHDOG_USEC while the supervisor answers.
+        let pings = try await offload { notify.collect(for: .seconds(1)) }.filter { $0.message.contains("WATCHDOG=1") }
+        #expect(pings.count >= 3 && pings.count <= 7, "\(pings.count) pings in 1 s")
 
         kill(daemon.pid, SIGHUP)
         let reloading = try await offload { () -> String? in
