@@ -51,7 +51,15 @@ actor Supervisor {
     }
 
     private func start(_ pairs: [ControlNodeConfig.Supervised]) {
-        let registry = try? Registry(directory: config.daemon.registry)
+        let registry: Registry?
+        do {
+            registry = try Registry(directory: config.daemon.registry)
+        } catch {
+            registry = nil
+            logger.error(
+                "cannot open the registry; releases can be supervised but not deployed",
+                metadata: ["event": "registry_unavailable", "error": "\(error)"])
+        }
         for pair in pairs where supervising[pair.key] == nil {
             let actor = ReleaseActor(
                 release: pair.release, host: pair.host, pool: pool, registry: registry,
