@@ -69,6 +69,9 @@ public actor ReleaseActor {
     /// The current state.
     public var currentState: ReleaseState { state }
 
+    /// The request in progress (such as `a deploy of 0.2.0`), if any: others get `busy` meanwhile.
+    public var requestInProgress: String? { busy }
+
     /// Supervises until cancelled; then closes the link and leaves the release running.
     public func run() async {
         await reconcile(after: nil)

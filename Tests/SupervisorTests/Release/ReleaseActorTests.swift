@@ -197,7 +197,7 @@ struct ReleaseActorRequestTests {
         #expect(await actor.currentState.status == .notRunning)
 
         async let deployed: Void = actor.deploy(ReleaseVersion("0.1.0")!)
-        try await Task.sleep(for: .milliseconds(100))
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(5)) { await actor.requestInProgress != nil })
         let started = ContinuousClock.now
         await #expect { try await actor.stop() } throws: { ($0 as? ReleaseError)?.code == .busy }
         #expect(ContinuousClock.now - started < .milliseconds(100))
