@@ -44,6 +44,7 @@ head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' > "$work/cookie"
 chmod 600 "$work/cookie"
 cat > "$work/controlnode.toml" <<CONF
 [daemon]
+control_socket = "$work/control.sock"
 registry = "$work/registry"
 known_hosts = "$SSHD_KNOWN_HOSTS"
 log_level = "info"
@@ -71,6 +72,7 @@ say "controlnode run: deploys 0.1.0 (its log follows)"
 pids+=($daemon)
 wait_for "controlnode ready" "$work/daemon.log" 90
 echo "EPMD on the host now lists: $(epmd_names)"
+"$controlnode" status --socket "$work/control.sock"
 
 say "kill -9 of the release: controlnode restarts it"
 pid=$(pgrep -f "$work/opt/service_app/0.1.0/erts-.*/beam.smp" | head -1)
@@ -79,6 +81,7 @@ kill -KILL "$pid"
 wait_for "restarted" "$work/daemon.log" 30
 sleep 0.5
 echo "EPMD on the host now lists: $(epmd_names), os pid $(pgrep -f "$work/opt/service_app/0.1.0/erts-.*/beam.smp" | head -1)"
+"$controlnode" status --socket "$work/control.sock"
 
 say "SIGTERM: controlnode stops, the release keeps running"
 kill -TERM "$daemon"

@@ -7,6 +7,9 @@ struct ControlNode: AsyncParsableCommand {
         commandName: "controlnode",
         abstract: "Deploy Erlang/Elixir releases to hosts over SSH and keep them connected, monitored and running.",
         version: "controlnode 0.1.0",
-        subcommands: [Run.self, CheckConfig.self, RegistryCommand.self, Probe.self]
+        subcommands: [
+            Run.self, Status.self, Deploy.self, Start.self, Stop.self, Restart.self, Rollback.self, Reload.self,
+            CheckConfig.self, RegistryCommand.self, Probe.self,
+        ]
     )
 }

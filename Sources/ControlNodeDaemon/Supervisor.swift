@@ -15,11 +15,14 @@ actor Supervisor {
     private var config: ControlNodeConfig
     private let logger: Logger
     private let notifier = Notifier()
+    /// sd_notify blocks when systemd's socket is full; it runs on this queue so the supervisor never does.
+    private let notifications = DispatchQueue(label: "controlnode.sd-notify")
     private let pool: SSHConnectionPool
     private var supervising: [ReleaseHost: (actor: ReleaseActor, task: Task<Void, Never>)] = [:]
     private var statuses: [ReleaseHost: ReleaseState.Status] = [:]
     private var initialized: Set<ReleaseHost> = []
     private var ready = false
+    private var server: ControlServer?
     private let commands: AsyncStream<SupervisorCommand>
     private let commandSink: AsyncStream<SupervisorCommand>.Continuation
 
@@ -35,6 +38,13 @@ actor Supervisor {
     func run() async throws {
         let signals = SignalWatcher(sink: commandSink)
         defer { signals.cancel() }
+        let control = try ControlServer(path: config.daemon.controlSocket, logger: logger) { [weak self] request in
+            guard let self else { return ControlResponse(ok: false, error: "controlnode is stopping") }
+            return await self.handle(request)
+        }
+        control.start()
+        server = control
+        defer { control.close() }
         try start(config.supervised())
         if supervising.isEmpty { markReady() }
         for await command in commands {
@@ -97,13 +107,24 @@ actor Supervisor {
 
     private func markReady() {
         ready = true
-        _ = try? notifier.ready(status: statusLine())
+        let status = statusLine()
+        notify { try $0.ready(status: status) }
         logger.notice("controlnode ready", metadata: ["event": "ready", "status": "\(statusLine())"])
     }
 
     private func publishStatus() {
         guard ready else { return }
-        _ = try? notifier.status(statusLine())
+        let line = statusLine()
+        notify { try $0.status(line) }
+    }
+
+    /// Sends to systemd from the notification queue, in order, without waiting.
+    private func notify(_ send: @escaping @Sendable (Notifier) throws -> Bool) {
+        let notifier = self.notifier
+        let logger = self.logger
+        notifications.async {
+            do { _ = try send(notifier) } catch { logger.warning("sd_notify failed: \(error)", metadata: ["event": "notify_failed"]) }
+        }
     }
 
     /// Whether the supervisor's executor answers: the watchdog's liveness check.
@@ -118,7 +139,7 @@ actor Supervisor {
     }
 
     private func reload() async {
-        _ = try? notifier.reloading()
+        notify { try $0.reloading() }
         let next: ControlNodeConfig
         let pairs: [ControlNodeConfig.Supervised]
         do {
@@ -128,7 +149,8 @@ actor Supervisor {
             logger.error(
                 "configuration rejected; the running one stays in force",
                 metadata: ["event": "reload_failed", "error": "\(error)"])
-            _ = try? notifier.ready(status: statusLine())
+            let line = statusLine()
+            notify { try $0.ready(status: line) }
             return
         }
         let diff = ConfigDiff(from: config, to: next)
@@ -146,15 +168,63 @@ actor Supervisor {
                 "event": "reloaded", "added": "\(diff.added.count)", "removed": "\(diff.removed.count)",
                 "changed": "\(diff.changed.count)",
             ])
-        _ = try? notifier.ready(status: statusLine())
+        let status = statusLine()
+        notify { try $0.ready(status: status) }
+    }
+
+    /// Answers one control-socket request.
+    func handle(_ request: ControlRequest) async -> ControlResponse {
+        let selected = supervising.filter { key, _ in
+            (request.release == nil || key.release == request.release) && (request.host == nil || key.host == request.host)
+        }.sorted { $0.key < $1.key }
+        if request.command == "reload" {
+            commandSink.yield(.reload)
+            return ControlResponse(ok: true, message: "reloading \(configPath)")
+        }
+        if request.command == "status" {
+            var rows: [StatusRow] = []
+            for (_, entry) in selected {
+                rows.append(StatusRow(await entry.actor.currentState, mode: entry.actor.release.controlMode))
+            }
+            return ControlResponse(ok: true, status: rows)
+        }
+        guard request.release != nil else { return ControlResponse(ok: false, error: "name a release") }
+        guard !selected.isEmpty else {
+            return ControlResponse(
+                ok: false, error: "no release \(request.release!)\(request.host.map { " on host \($0)" } ?? "") in \(configPath)")
+        }
+        var failures: [String] = []
+        for (key, entry) in selected {
+            do {
+                switch request.command {
+                case "deploy":
+                    guard let text = request.version, let version = ReleaseVersion(text) else {
+                        return ControlResponse(ok: false, error: "deploy needs a version such as 0.2.0")
+                    }
+                    try await entry.actor.deploy(version, replace: request.replace ?? false)
+                case "start": try await entry.actor.start()
+                case "stop": try await entry.actor.stop()
+                case "restart": try await entry.actor.restart()
+                case "rollback": try await entry.actor.rollback()
+                default: return ControlResponse(ok: false, error: "unknown command \(request.command)")
+                }
+            } catch {
+                failures.append("\(key): \(error)")
+            }
+        }
+        if failures.isEmpty {
+            return ControlResponse(ok: true, message: "\(request.command): done for \(selected.map { "\($0.key)" }.joined(separator: ", "))")
+        }
+        return ControlResponse(ok: false, error: failures.joined(separator: "; "))
     }
 
     private func shutdown() async {
-        _ = try? notifier.stopping(status: "closing connections; releases keep running")
+        notify { try $0.stopping(status: "closing connections; releases keep running") }
         logger.notice("stopping: closing connections, leaving releases running", metadata: ["event": "stopping"])
         for key in Array(supervising.keys) { await stop(key) }
         await pool.closeAll()
         commandSink.finish()
+        notifications.sync {}  // STOPPING=1 has gone out before the process exits
     }
 }
 

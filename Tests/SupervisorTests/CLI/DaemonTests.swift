@@ -9,6 +9,7 @@ struct DaemonTests {
         try directory.write("cookie", fixture.cookie + "\n", mode: 0o600)
         try directory.write("controlnode.toml", """
             [daemon]
+            control_socket = "\(directory.file("control.sock"))"
             registry = "\(fixture.server.directory.file("registry"))"
             known_hosts = "\(fixture.server.knownHosts)"
             keepalive_interval = "2s"
@@ -50,12 +51,11 @@ struct DaemonTests {
             controlnodeExecutable(), ["run", "--config", config, "--log-target", "stderr"], environment: environment,
             logPath: directory.file("daemon.log"), name: "controlnode")
         defer { daemon.stop() }
+        let collector = NotifyCollector(notify)
+        defer { collector.stop() }
 
-        let ready = try await offload { () -> String? in
-            while let message = notify.receive(timeout: .seconds(60)) { if message.contains("READY=1") { return message } }
-            return nil
-        }
-        let readyMessage = try #require(ready, "no READY=1 within 60 s: \(daemon.log)")
+        let readyIndex = try #require(await collector.waitFor("READY=1", timeout: .seconds(60)), "no READY=1: \(daemon.log)")
+        let readyMessage = collector.messages[readyIndex]
         #expect(readyMessage.contains("READY=1"))
         #expect(readyMessage.contains("STATUS=1 releases: 1 running"))
         // The release runs by the time READY arrives.
@@ -64,32 +64,62 @@ struct DaemonTests {
         let (state, _) = try await remote.initializeState()
         let pid = try #require(state.osPid)
 
-        // The watchdog pings at half of WATCHDOG_USEC while the supervisor answers.
-        let pings = try await offload { notify.collect(for: .seconds(1)) }.filter { $0.message.contains("WATCHDOG=1") }
-        #expect(pings.count >= 3 && pings.count <= 7, "\(pings.count) pings in 1 s")
+        // The CLI, through the control socket.
+        let socket = directory.file("control.sock")
+        let status = try await offload { try runCommand(controlnodeExecutable(), ["status", "--json", "--socket", socket]) }
+        #expect(status.status == 0, "\(status.output)")
+        let rows = try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [[String: Any]]
+        let row = try #require(rows?.first)
+        #expect(row["release"] as? String == "service_app")
+        #expect(row["host"] as? String == "local")
+        #expect(row["status"] as? String == "running")
+        #expect(row["version"] as? String == "0.1.0")
+        #expect(row["mode"] as? String == "manage")
+        #expect(row["os_pid"] as? Int == Int(pid))
+        for key in ["node", "tunnel_port", "restarts", "since", "last_error"] { #expect(row.keys.contains(key), "\(key)") }
+        let table = try await offload { try runCommand(controlnodeExecutable(), ["status", "--socket", socket]) }
+        #expect(table.output.contains("service_app") && table.output.contains("running"))
 
+        let stopped = try await offload { try runCommand(controlnodeExecutable(), ["stop", "service_app", "--socket", socket]) }
+        #expect(stopped.status == 0, "\(stopped.output)")
+        #expect(try await remote.registration() == nil)
+        let started = try await offload { try runCommand(controlnodeExecutable(), ["start", "service_app", "--socket", socket]) }
+        #expect(started.status == 0, "\(started.output)")
+        #expect(try await remote.registration() != nil)
+        let unknown = try await offload { try runCommand(controlnodeExecutable(), ["stop", "other_app", "--socket", socket]) }
+        #expect(unknown.status == 1)
+        #expect(unknown.output.contains("no release other_app"))
+        // A caller who is neither root nor in the socket's group is refused.
+        let stranger = try await offload {
+            try runCommand("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", controlnodeExecutable(),
+                "status", "--socket", socket])
+        }
+        #expect(stranger.status == 1)
+        #expect(stranger.output.contains("permission denied"))
+        let noDaemon = try await offload { try runCommand(controlnodeExecutable(), ["status", "--socket", directory.file("none.sock")]) }
+        #expect(noDaemon.status == 1)
+        #expect(noDaemon.output.contains("no controlnode daemon is listening"))
+        let restartedState = try await remote.initializeState().state
+        let newPid = try #require(restartedState.osPid)
+
+        // The watchdog pings at half of WATCHDOG_USEC while the supervisor answers: a rate over one second.
+        let before = collector.messages.filter { $0.contains("WATCHDOG=1") }.count
+        try await Task.sleep(for: .seconds(1))
+        let pings = collector.messages.filter { $0.contains("WATCHDOG=1") }.count - before
+        #expect(pings >= 3 && pings <= 7, "\(pings) pings in 1 s")
+
+        let mark = collector.messages.count
         kill(daemon.pid, SIGHUP)
-        let reloading = try await offload { () -> String? in
-            while let message = notify.receive(timeout: .seconds(10)) { if message.contains("RELOADING=1") { return message } }
-            return nil
-        }
-        #expect(reloading?.contains("RELOADING=1") == true)
-        #expect(reloading?.contains("MONOTONIC_USEC=") == true)
-        let readyAgain = try await offload { () -> String? in
-            while let message = notify.receive(timeout: .seconds(10)) { if message.contains("READY=1") { return message } }
-            return nil
-        }
-        #expect(readyAgain != nil)
+        let reloading = try #require(await collector.waitFor("RELOADING=1", after: mark))
+        #expect(collector.messages[reloading].contains("MONOTONIC_USEC="))
+        #expect(await collector.waitFor("READY=1", after: reloading + 1) != nil)
 
+        let beforeStop = collector.messages.count
         kill(daemon.pid, SIGTERM)
-        let stopping = try await offload { () -> String? in
-            while let message = notify.receive(timeout: .seconds(10)) { if message.contains("STOPPING=1") { return message } }
-            return nil
-        }
-        #expect(stopping != nil)
-        let status = try await offload { daemon.waitForExit() }
-        #expect(status == 0, "\(daemon.log)")
-        #expect(kill(pid, 0) == 0)
+        #expect(await collector.waitFor("STOPPING=1", after: beforeStop) != nil)
+        let exitStatus = try await offload { daemon.waitForExit() }
+        #expect(exitStatus == 0, "\(daemon.log)")
+        #expect(kill(newPid, 0) == 0)
         #expect(try await remote.registration() != nil)
         #expect(!daemon.log.contains(fixture.cookie))
     }

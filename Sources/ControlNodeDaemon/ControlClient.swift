@@ -1,0 +1,146 @@
+import ArgumentParser
+import FoundationEssentials
+import ReleaseSupervisor
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where the CLI finds the daemon: `--socket`, else the configuration's `daemon.control_socket`.
+struct SocketOptions: ParsableArguments {
+    @Option(help: "The daemon's control socket.") var socket: String?
+    @Option(help: "The configuration file, for daemon.control_socket.") var config: String = ControlNodeConfig.defaultPath
+
+    var path: String {
+        if let socket { return socket }
+        return (try? ControlNodeConfig.load(path: config).config.daemon.controlSocket)
+            ?? DaemonConfig().controlSocket
+    }
+
+    /// Sends `request` and returns the daemon's response; exits with a one-line error when there is no daemon.
+    func send(_ request: ControlRequest) throws -> ControlResponse {
+        let path = self.path
+        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in Array(path.utf8.prefix(raw.count - 1)).enumerated() { raw[index] = byte }
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else {
+            let reason = errno == EACCES ? "permission denied (run as root or as a member of the controlnode group)"
+                : "no controlnode daemon is listening there (start it: systemctl start controlnode)"
+            standardError("controlnode: cannot reach \(path): \(reason)")
+            throw ExitCode(1)
+        }
+        let bytes = try JSONEncoder.line(request)
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = read(fd, &buffer, buffer.count)
+            if count <= 0 { break }
+            response += buffer[0..<count]
+        }
+        guard let decoded = try? JSONDecoder().decode(ControlResponse.self, from: Data(response)) else {
+            standardError("controlnode: the daemon at \(path) sent an unreadable answer")
+            throw ExitCode(1)
+        }
+        return decoded
+    }
+
+    /// Sends a request that changes something; prints the message or fails with the daemon's error.
+    func perform(_ request: ControlRequest) throws {
+        let response = try send(request)
+        guard response.ok else {
+            standardError("controlnode: \(response.error ?? "failed")")
+            throw ExitCode(1)
+        }
+        line(response.message ?? "done")
+    }
+}
+
+/// `controlnode status [RELEASE]`.
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show every (release, host) the daemon supervises.")
+    @Argument(help: "Only this release.") var release: String?
+    @Flag(help: "Print JSON for scripts.") var json = false
+    @OptionGroup var options: SocketOptions
+
+    func run() throws {
+        let response = try options.send(ControlRequest(command: "status", release: release))
+        guard response.ok, let rows = response.status else {
+            standardError("controlnode: \(response.error ?? "no status")")
+            throw ExitCode(1)
+        }
+        if json {
+            let encoder = JSONEncoder()
+            line(String(decoding: try encoder.encode(rows), as: UTF8.self))
+            return
+        }
+        let header = ["RELEASE", "HOST", "STATUS", "VERSION", "NODE", "PID", "RESTARTS", "SINCE", "LAST ERROR"]
+        let table = rows.map { row in
+            [row.release, row.host, row.status, row.version ?? "-", row.node ?? "-", row.osPid.map(String.init) ?? "-",
+             String(row.restarts), row.since ?? "-", row.lastError ?? ""]
+        }
+        let widths = header.indices.map { column in ([header] + table).map { $0[column].count }.max() ?? 0 }
+        for cells in [header] + table {
+            line(cells.enumerated().map { $1 + String(repeating: " ", count: widths[$0] - $1.count) }.joined(separator: "  "))
+        }
+    }
+}
+
+/// `controlnode deploy RELEASE VERSION [--host H] [--replace]`.
+struct Deploy: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Deploy a version from the registry.")
+    @Argument var release: String
+    @Argument var version: String
+    @Option(help: "Only this host.") var host: String?
+    @Flag(help: "Stop a running release first.") var replace = false
+    @OptionGroup var options: SocketOptions
+
+    func run() throws {
+        try options.perform(ControlRequest(command: "deploy", release: release, host: host, version: version, replace: replace))
+    }
+}
+
+/// `controlnode start|stop|restart|rollback RELEASE [--host H]`.
+struct ReleaseRequest: ParsableArguments {
+    @Argument var release: String
+    @Option(help: "Only this host.") var host: String?
+    @OptionGroup var options: SocketOptions
+}
+
+struct Start: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Start the installed version (clears failed).")
+    @OptionGroup var request: ReleaseRequest
+    func run() throws { try request.options.perform(ControlRequest(command: "start", release: request.release, host: request.host)) }
+}
+
+struct Stop: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Stop the release and keep it stopped.")
+    @OptionGroup var request: ReleaseRequest
+    func run() throws { try request.options.perform(ControlRequest(command: "stop", release: request.release, host: request.host)) }
+}
+
+struct Restart: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Stop and start the release in place.")
+    @OptionGroup var request: ReleaseRequest
+    func run() throws { try request.options.perform(ControlRequest(command: "restart", release: request.release, host: request.host)) }
+}
+
+struct Rollback: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Start the previous version still installed on the host.")
+    @OptionGroup var request: ReleaseRequest
+    func run() throws { try request.options.perform(ControlRequest(command: "rollback", release: request.release, host: request.host)) }
+}
+
+/// `controlnode reload`.
+struct Reload: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Make the daemon re-read its configuration.")
+    @OptionGroup var options: SocketOptions
+    func run() throws { try options.perform(ControlRequest(command: "reload")) }
+}

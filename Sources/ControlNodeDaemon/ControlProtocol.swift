@@ -1,0 +1,84 @@
+import FoundationEssentials
+import ReleaseSupervisor
+
+/// One request from the CLI to the daemon, as one JSON line on the control socket.
+struct ControlRequest: Codable, Sendable {
+    var command: String
+    var release: String?
+    var host: String?
+    var version: String?
+    var replace: Bool?
+
+    /// Whether the request changes anything (these are logged with the caller's uid).
+    var isMutating: Bool { command != "status" }
+}
+
+/// The daemon's answer, as one JSON line.
+struct ControlResponse: Codable, Sendable {
+    var ok: Bool
+    var error: String?
+    var message: String?
+    var status: [StatusRow]?
+}
+
+/// One (release, host) in `controlnode status --json`.
+struct StatusRow: Codable, Sendable {
+    var release: String
+    var host: String
+    var node: String?
+    var status: String
+    var version: String?
+    var mode: String
+    var tunnelPort: Int?
+    var osPid: Int?
+    var restarts: Int
+    var since: String?
+    var lastError: String?
+
+    enum CodingKeys: String, CodingKey {
+        case release, host, node, status, version, mode, restarts, since
+        case tunnelPort = "tunnel_port"
+        case osPid = "os_pid"
+        case lastError = "last_error"
+    }
+
+    /// Absent values are written as null, not left out, as `status --json` promises.
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(release, forKey: .release)
+        try container.encode(host, forKey: .host)
+        try container.encode(node, forKey: .node)
+        try container.encode(status, forKey: .status)
+        try container.encode(version, forKey: .version)
+        try container.encode(mode, forKey: .mode)
+        try container.encode(tunnelPort, forKey: .tunnelPort)
+        try container.encode(osPid, forKey: .osPid)
+        try container.encode(restarts, forKey: .restarts)
+        try container.encode(since, forKey: .since)
+        try container.encode(lastError, forKey: .lastError)
+    }
+
+    init(_ state: ReleaseState, mode: ControlMode) {
+        release = state.release
+        host = state.host
+        node = state.nodeName.map { "\($0)" }
+        status = "\(state.status)"
+        version = state.version.map { "\($0)" }
+        self.mode = mode.rawValue
+        tunnelPort = state.localTunnelPort.map(Int.init)
+        osPid = state.osPid.map(Int.init)
+        restarts = state.restartCount
+        since = state.connectedSince.map { "\($0)" }
+        switch state.status {
+        case .failed(let reason), .unreachable(let reason): lastError = reason
+        default: lastError = state.lastError
+        }
+    }
+}
+
+extension JSONEncoder {
+    /// Encodes `value` as one line (JSON never holds a raw newline) with absent values as null.
+    static func line<T: Encodable>(_ value: T) throws -> [UInt8] {
+        Array(try JSONEncoder().encode(value)) + [10]
+    }
+}
