@@ -19,9 +19,15 @@ struct SocketOptions: ParsableArguments {
 
     /// Sends `request` and returns the daemon's response; exits with a one-line error when there is no daemon.
     func send(_ request: ControlRequest) throws -> ControlResponse {
+        try send(request, hold: false).response
+    }
+
+    /// Sends `request`; with `hold`, reads only the first line and returns the still open connection.
+    func send(_ request: ControlRequest, hold: Bool) throws -> (response: ControlResponse, connection: Int32?) {
         let path = self.path
         let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        defer { close(fd) }
+        var keepOpen = false
+        defer { if !keepOpen { close(fd) } }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
@@ -40,8 +46,8 @@ struct SocketOptions: ParsableArguments {
         _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         var response: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = read(fd, &buffer, buffer.count)
+        while !(hold && response.last == 10) {
+            let count = read(fd, &buffer, hold ? 1 : buffer.count)
             if count <= 0 { break }
             response += buffer[0..<count]
         }
@@ -49,7 +55,8 @@ struct SocketOptions: ParsableArguments {
             standardError("controlnode: the daemon at \(path) sent an unreadable answer")
             throw ExitCode(1)
         }
-        return decoded
+        keepOpen = hold && decoded.ok
+        return (decoded, keepOpen ? fd : nil)
     }
 
     /// Sends a request that changes something; prints the message or fails with the daemon's error.
@@ -136,6 +143,29 @@ struct Rollback: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Start the previous version still installed on the host.")
     @OptionGroup var request: ReleaseRequest
     func run() throws { try request.options.perform(ControlRequest(command: "rollback", release: request.release, host: request.host)) }
+}
+
+/// `controlnode tunnel RELEASE --host H`: a local port to the release's node, held open until interrupted.
+struct TunnelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tunnel",
+        abstract: "Print a local port forwarded to the release's distribution port; hold it open until interrupted.")
+    @Argument var release: String
+    @Option(help: "The host.") var host: String
+    @OptionGroup var options: SocketOptions
+
+    func run() throws {
+        let (response, connection) = try options.send(
+            ControlRequest(command: "tunnel", release: release, host: host), hold: true)
+        guard response.ok, let connection else {
+            standardError("controlnode: \(response.error ?? "no tunnel")")
+            throw ExitCode(1)
+        }
+        line(response.message ?? "")
+        // The daemon closes the tunnel when this connection ends: wait for the daemon or for a signal.
+        var byte: UInt8 = 0
+        while read(connection, &byte, 1) > 0 {}
+    }
 }
 
 /// `controlnode reload`.

@@ -9,6 +9,7 @@ struct ControlNode: AsyncParsableCommand {
         version: "controlnode 0.1.0",
         subcommands: [
             Run.self, Status.self, Deploy.self, Start.self, Stop.self, Restart.self, Rollback.self, Reload.self,
+            TunnelCommand.self,
             CheckConfig.self, RegistryCommand.self, Probe.self,
         ]
     )

@@ -1,3 +1,4 @@
+import Dispatch
 import FoundationEssentials
 import Logging
 import ReleaseSupervisor
@@ -17,9 +18,9 @@ final class ControlServer: @unchecked Sendable {
     private let path: String
     private let group: gid_t
     private let logger: Logger
-    private let handle: @Sendable (ControlRequest) async -> ControlResponse
+    private let handle: @Sendable (ControlRequest) async -> ControlAnswer
 
-    init(path: String, logger: Logger, handle: @escaping @Sendable (ControlRequest) async -> ControlResponse) throws {
+    init(path: String, logger: Logger, handle: @escaping @Sendable (ControlRequest) async -> ControlAnswer) throws {
         self.path = path
         self.logger = logger
         self.handle = handle
@@ -113,8 +114,22 @@ final class ControlServer: @unchecked Sendable {
         let handle = self.handle
         // One task per request; it owns the client socket and closes it after replying.
         Task {
-            let response = await handle(request)
-            Self.send(client, response)
+            let answer = await handle(request)
+            guard let release = answer.heldUntilClosed else {
+                Self.send(client, answer.response)
+                return
+            }
+            // A held answer (a tunnel) lasts as long as the caller keeps the connection: wait for its end of
+            // file on a Dispatch thread, then release what was held.
+            Self.send(client, answer.response, close: false)
+            DispatchQueue.global().async {
+                var timeout = timeval(tv_sec: 0, tv_usec: 0)
+                setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                var byte: UInt8 = 0
+                while read(client, &byte, 1) > 0 {}
+                Glibc.close(client)
+                Task { await release() }
+            }
         }
     }
 
@@ -141,7 +156,7 @@ final class ControlServer: @unchecked Sendable {
 
     private func reply(_ client: Int32, _ response: ControlResponse) { Self.send(client, response) }
 
-    private static func send(_ client: Int32, _ response: ControlResponse) {
+    private static func send(_ client: Int32, _ response: ControlResponse, close: Bool = true) {
         let bytes = (try? JSONEncoder.line(response)) ?? Array("{\"ok\":false}\n".utf8)
         var offset = 0
         while offset < bytes.count {
@@ -149,7 +164,18 @@ final class ControlServer: @unchecked Sendable {
             if count <= 0 { break }
             offset += count
         }
-        Glibc.close(client)
+        if close { Glibc.close(client) }
+    }
+}
+
+/// A response, and what the request holds open until the caller disconnects (a tunnel).
+struct ControlAnswer: Sendable {
+    var response: ControlResponse
+    var heldUntilClosed: (@Sendable () async -> Void)?
+
+    init(_ response: ControlResponse, heldUntilClosed: (@Sendable () async -> Void)? = nil) {
+        self.response = response
+        self.heldUntilClosed = heldUntilClosed
     }
 }
 

@@ -39,8 +39,9 @@ actor Supervisor {
         let signals = SignalWatcher(sink: commandSink)
         defer { signals.cancel() }
         let control = try ControlServer(path: config.daemon.controlSocket, logger: logger) { [weak self] request in
-            guard let self else { return ControlResponse(ok: false, error: "controlnode is stopping") }
-            return await self.handle(request)
+            guard let self else { return ControlAnswer(ControlResponse(ok: false, error: "controlnode is stopping")) }
+            if request.command == "tunnel" { return await self.openTunnel(request) }
+            return ControlAnswer(await self.handle(request))
         }
         control.start()
         server = control
@@ -170,6 +171,25 @@ actor Supervisor {
             ])
         let status = statusLine()
         notify { try $0.ready(status: status) }
+    }
+
+    /// Opens a local tunnel to a release's distribution port for an operator; it closes when the CLI goes.
+    func openTunnel(_ request: ControlRequest) async -> ControlAnswer {
+        guard let release = request.release, let host = request.host,
+            let entry = supervising[ReleaseHost(release: release, host: host)]
+        else {
+            return ControlAnswer(ControlResponse(ok: false, error: "name a supervised release and its host (--host)"))
+        }
+        do {
+            let forward = try await entry.actor.openTunnel()
+            logger.notice(
+                "tunnel opened", metadata: ["event": "tunnel", "release": "\(release)", "host": "\(host)", "port": "\(forward.port)"])
+            return ControlAnswer(
+                ControlResponse(ok: true, message: "\(forward.port)"),
+                heldUntilClosed: { forward.close() })
+        } catch {
+            return ControlAnswer(ControlResponse(ok: false, error: "\(error)"))
+        }
     }
 
     /// Answers one control-socket request.

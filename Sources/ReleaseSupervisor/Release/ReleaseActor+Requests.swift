@@ -86,4 +86,10 @@ extension ReleaseActor {
             }
         }
     }
+
+    /// A local tunnel (127.0.0.1, ephemeral port) to the release's distribution port, for an operator; the
+    /// caller closes it.
+    public func openTunnel() async throws(ReleaseError) -> LocalForward {
+        try await remote().setupTunnel()
+    }
 }

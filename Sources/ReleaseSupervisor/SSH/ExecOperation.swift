@@ -69,11 +69,11 @@ final class ExecOperation: SessionOperation, @unchecked Sendable {
             outcome = .failure(
                 SSHError(.timedOut, host: loop.settings.endpoint,
                     detail: "command did not finish within \(timeoutDescription): \(Self.summary(command))"))
-            loop.releaseOpenSlot(self)
-            if channel == nil { return resume() }
             // The caller hears of the timeout now; freeing the channel may wait for the remote command.
             _ = resume()
-            phase = .freeing
+            if channel == nil && !loop.holdsOpenSlot(self) { return .finished }
+            // An open in progress is finished first (libssh2 keeps one open state per session), then freed.
+            if channel != nil { phase = .freeing }
         }
         switch phase {
         case .opening:
@@ -83,7 +83,7 @@ final class ExecOperation: SessionOperation, @unchecked Sendable {
             }
             loop.releaseOpenSlot(self)
             channel = opened
-            phase = .starting
+            phase = outcome == nil ? .starting : .freeing
             return .progressed
         case .starting:
             let rc = channel!.exec(command)

@@ -53,7 +53,11 @@ final class ForwardedConnection: SessionOperation, @unchecked Sendable {
     }
 
     func step(_ loop: SessionLoop) -> StepResult {
-        if closing { return finish(loop) }
+        if closing {
+            // An open already sent must finish first: libssh2 would otherwise continue it for the next channel.
+            if channel == nil && loop.holdsOpenSlot(self) { return open(loop) }
+            return finish(loop)
+        }
         guard let channel else { return open(loop) }
         var moved = 0
         var blocked = false
@@ -150,7 +154,7 @@ final class ForwardedConnection: SessionOperation, @unchecked Sendable {
         if let opened = loop.session.openDirectTCPIP(host: host, port: port) {
             loop.releaseOpenSlot(self)
             channel = opened
-            return .progressed
+            return .progressed  // when closing, the next step frees it
         }
         let rc = loop.session.lastErrorCode
         if rc == LibSSH2Code.wouldBlock { return .wouldBlock }

@@ -272,6 +272,12 @@ final class SessionLoop: @unchecked Sendable {
         return false
     }
 
+    /// Whether `operation` holds the open slot: a channel open it started is still in libssh2's hands, and must
+    /// be driven to its end (libssh2 keeps one open state per session) before anything else opens a channel.
+    func holdsOpenSlot(_ operation: AnyObject) -> Bool {
+        openSlotHolder == ObjectIdentifier(operation)
+    }
+
     /// Gives the open slot back.
     func releaseOpenSlot(_ operation: AnyObject) {
         if openSlotHolder == ObjectIdentifier(operation) { openSlotHolder = nil }

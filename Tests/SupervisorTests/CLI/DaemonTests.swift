@@ -80,6 +80,20 @@ struct DaemonTests {
         let table = try await offload { try runCommand(controlnodeExecutable(), ["status", "--socket", socket]) }
         #expect(table.output.contains("service_app") && table.output.contains("running"))
 
+        // controlnode tunnel prints a local port that speaks Erlang distribution, and holds it while it runs.
+        let tunnel = try TestProcess(
+            controlnodeExecutable(), ["tunnel", "service_app", "--host", "local", "--socket", socket],
+            logPath: directory.file("tunnel.log"), name: "controlnode tunnel")
+        #expect(await eventually { UInt16(tunnel.log.trimmingCharacters(in: .whitespacesAndNewlines)) != nil })
+        let tunnelPort = try #require(UInt16(tunnel.log.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let stream = try await TCPStream.connect(host: "127.0.0.1", port: tunnelPort)
+        let node = try await DistributionConnection.withConnection(
+            over: stream, to: state.nodeName!, configuration: DistributionConfiguration(cookie: Cookie(fixture.cookie))
+        ) { try await $0.rpc("erlang", "node") }
+        #expect(node == .atom(state.nodeName!.atom))
+        tunnel.stop()
+        #expect(await eventually { !isListening(port: tunnelPort) })
+
         let stopped = try await offload { try runCommand(controlnodeExecutable(), ["stop", "service_app", "--socket", socket]) }
         #expect(stopped.status == 0, "\(stopped.output)")
         #expect(try await remote.registration() == nil)

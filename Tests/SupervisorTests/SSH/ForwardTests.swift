@@ -169,3 +169,28 @@ struct KeepaliveTests {
         await forwarding.close()
     }
 }
+
+@Suite("SSH channel opens")
+struct ChannelOpenTests {
+    @Test("forwards closed while their connections' channels are still opening leave the connection usable")
+    func closedWhileOpening() async throws {
+        let server = try await SSHServerFixture.start()
+        defer { server.stop() }
+        let echo = try EchoServer()
+        defer { echo.stop() }
+        let connection = try await server.connect(server.settings(keepalive: .milliseconds(300), maxMissed: 3))
+        for _ in 0..<20 {
+            let forward = try await connection.forwardLocalPort(to: "127.0.0.1", port: echo.port)
+            let clients = try (0..<3).map { _ in try connectLoopback(port: forward.port) }
+            forward.close()
+            for client in clients { close(client) }
+        }
+        // Channel opens still work, and keepalive probes (channel opens too) keep the connection alive.
+        #expect(try await connection.execute("true").succeeded)
+        let channel = try await connection.openChannel(host: "127.0.0.1", port: echo.port)
+        await channel.close()
+        try await Task.sleep(for: .seconds(2))
+        #expect(connection.endReason == nil)
+        await connection.close()
+    }
+}
