@@ -121,28 +121,41 @@ struct ReleaseRequest: ParsableArguments {
     @OptionGroup var options: SocketOptions
 }
 
-struct Start: ParsableCommand {
+/// A command that sends one request about a release and reports the daemon's answer.
+protocol ReleaseCommand: ParsableCommand {
+    /// The control-socket command, such as `stop`.
+    static var command: String { get }
+    var request: ReleaseRequest { get }
+}
+
+extension ReleaseCommand {
+    func run() throws {
+        try request.options.perform(ControlRequest(command: Self.command, release: request.release, host: request.host))
+    }
+}
+
+struct Start: ReleaseCommand {
     static let configuration = CommandConfiguration(abstract: "Start the installed version (clears failed).")
+    static let command = "start"
     @OptionGroup var request: ReleaseRequest
-    func run() throws { try request.options.perform(ControlRequest(command: "start", release: request.release, host: request.host)) }
 }
 
-struct Stop: ParsableCommand {
+struct Stop: ReleaseCommand {
     static let configuration = CommandConfiguration(abstract: "Stop the release and keep it stopped.")
+    static let command = "stop"
     @OptionGroup var request: ReleaseRequest
-    func run() throws { try request.options.perform(ControlRequest(command: "stop", release: request.release, host: request.host)) }
 }
 
-struct Restart: ParsableCommand {
+struct Restart: ReleaseCommand {
     static let configuration = CommandConfiguration(abstract: "Stop and start the release in place.")
+    static let command = "restart"
     @OptionGroup var request: ReleaseRequest
-    func run() throws { try request.options.perform(ControlRequest(command: "restart", release: request.release, host: request.host)) }
 }
 
-struct Rollback: ParsableCommand {
+struct Rollback: ReleaseCommand {
     static let configuration = CommandConfiguration(abstract: "Start the previous version still installed on the host.")
+    static let command = "rollback"
     @OptionGroup var request: ReleaseRequest
-    func run() throws { try request.options.perform(ControlRequest(command: "rollback", release: request.release, host: request.host)) }
 }
 
 /// `controlnode tunnel RELEASE --host H`: a local port to the release's node, held open until interrupted.

@@ -90,7 +90,7 @@ enum ReleaseBench {
             release: release, host: host, pool: pool, registry: registry, desiredVersion: ReleaseVersion("0.1.0"),
             logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() })
         let seen = EventTimes()
-        let listener = Task { for await event in actor.events { seen.record(event.kind); if getenv("BENCH_DEBUG") != nil { print("event", event.kind, event.reason) } } }
+        let listener = Task { for await event in actor.events { seen.record(event.kind) } }
         let supervisor = Task { await actor.run() }
         _ = try await seen.wait(for: .connected, count: 1)
         var restarted: [Double] = [], reconnected: [Double] = []

@@ -26,13 +26,13 @@ public actor SSHConnectionPool {
         case .open(let connection) where connection.endReason == nil:
             return connection
         case .connecting(let attempt):
-            return try await Self.outcome(of: attempt)
+            return try await Self.outcome(of: attempt, settings)
         default:
             let logger = self.logger
             let attempt = Task { try await SSHConnection.connect(settings, logger: logger) }
             entries[settings] = .connecting(attempt)
             do {
-                let connection = try await Self.outcome(of: attempt)
+                let connection = try await Self.outcome(of: attempt, settings)
                 entries[settings] = .open(connection)
                 return connection
             } catch {
@@ -57,13 +57,15 @@ public actor SSHConnectionPool {
         }
     }
 
-    private static func outcome(of attempt: Task<SSHConnection, any Error>) async throws(SSHError) -> SSHConnection {
+    private static func outcome(of attempt: Task<SSHConnection, any Error>, _ settings: SSHSettings)
+        async throws(SSHError) -> SSHConnection
+    {
         do {
             return try await attempt.value
         } catch let error as SSHError {
             throw error
         } catch {
-            throw SSHError(.connectFailed, host: "?", detail: "connection attempt ended: \(error)")
+            throw SSHError(.connectFailed, host: settings.endpoint, detail: "the connection attempt was cancelled: \(error)")
         }
     }
 }
