@@ -2,7 +2,8 @@
 # Erlang distribution benchmarks, on loopback, against one peer node:
 #   1. RPC round trip of erlang:node/0, 10,000 sequential calls (after 500 warm-up calls), median
 #      and p99: ours (DistBench, a hidden node, rpc through rex) against an Erlang node calling
-#      rpc:call/4 in a loop; three alternating rounds each, median of the round medians.
+#      rpc:call/4 in a loop; three alternating rounds each, median of the round medians. Ours runs
+#      twice per round: on Swift's default executor, and on the transport's event thread.
 #   2. kill -9 of a node until the watcher sees it down, median of 5 runs:
 #      ours (DistributionConnection nodedown) against erlang:monitor_node/2 in an Erlang node.
 # Prints one JSON line per scenario. Called as `bench/run.sh dist`, or directly.
@@ -58,12 +59,18 @@ PEER="bench_peer@$HOST"
 ROUNDS=${ROUNDS:-3}
 OURS_MEDIANS=()
 OURS_P99S=()
+EVENT_MEDIANS=()
+EVENT_P99S=()
 BASE_MEDIANS=()
 BASE_P99S=()
 for round in $(seq 1 "$ROUNDS"); do
     OURS=$("$BENCH" rpc --epmd-port "$EPMD_PORT" --node "$PEER" --cookie "$COOKIE" --count "$COUNT")
     OURS_MEDIANS+=("$(sed -E 's/.*"median_s":([^,]*).*/\1/' <<<"$OURS")")
     OURS_P99S+=("$(sed -E 's/.*"p99_s":([^,]*).*/\1/' <<<"$OURS")")
+    # The same client with its task on the transport's event thread (EventThread.executor).
+    EVENT=$("$BENCH" rpc --epmd-port "$EPMD_PORT" --node "$PEER" --cookie "$COOKIE" --count "$COUNT" --event-thread 1)
+    EVENT_MEDIANS+=("$(sed -E 's/.*"median_s":([^,]*).*/\1/' <<<"$EVENT")")
+    EVENT_P99S+=("$(sed -E 's/.*"p99_s":([^,]*).*/\1/' <<<"$EVENT")")
 
     BASELINE=$(erl -sname "bench_client$round" "${ERL_FLAGS_COMMON[@]}" -eval "
         Peer = '$PEER',
@@ -84,6 +91,9 @@ OURS_MEDIAN=$(printf '%s\n' "${OURS_MEDIANS[@]}" | median)
 OURS_P99=$(printf '%s\n' "${OURS_P99S[@]}" | median)
 BASE_MEDIAN=$(printf '%s\n' "${BASE_MEDIANS[@]}" | median)
 BASE_P99=$(printf '%s\n' "${BASE_P99S[@]}" | median)
+EVENT_MEDIAN=$(printf '%s\n' "${EVENT_MEDIANS[@]}" | median)
+EVENT_P99=$(printf '%s\n' "${EVENT_P99S[@]}" | median)
+echo "{\"scenario\":\"rpc_round_trip_erlang_node_event_thread\",\"ours_s\":$EVENT_MEDIAN,\"baseline_s\":$BASE_MEDIAN,\"ratio\":$(ratio "$EVENT_MEDIAN" "$BASE_MEDIAN"),\"ours_p99_s\":$EVENT_P99,\"baseline_p99_s\":$BASE_P99,\"calls\":$COUNT,\"rounds\":$ROUNDS,\"ours_round_medians_s\":[$(IFS=,; echo "${EVENT_MEDIANS[*]}")]}"
 echo "{\"scenario\":\"rpc_round_trip_erlang_node\",\"ours_s\":$OURS_MEDIAN,\"baseline_s\":$BASE_MEDIAN,\"ratio\":$(ratio "$OURS_MEDIAN" "$BASE_MEDIAN"),\"ours_p99_s\":$OURS_P99,\"baseline_p99_s\":$BASE_P99,\"calls\":$COUNT,\"rounds\":$ROUNDS,\"ours_round_medians_s\":[$(IFS=,; echo "${OURS_MEDIANS[*]}")],\"baseline_round_medians_s\":[$(IFS=,; echo "${BASE_MEDIANS[*]}")]}"
 
 # --- kill -9 until nodedown -------------------------------------------------------------------

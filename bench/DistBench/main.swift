@@ -1,7 +1,7 @@
 // DistBench: the Swift side of bench/dist.sh. Not part of the library.
 //
-//   DistBench rpc   --epmd-port P --node NAME --cookie C [--count N] [--warmup N]
-//       sequential rpc erlang:node/0 round trips; prints {"median_s":..,"p99_s":..,"count":..}
+//   DistBench rpc   --epmd-port P --node NAME --cookie C [--count N] [--warmup N] [--event-thread 1]
+//       sequential rpc erlang:node/0 round trips (on the event thread with --event-thread 1); prints {"median_s":..,"p99_s":..,"count":..}
 //   DistBench watch --epmd-port P --node NAME --cookie C --kill-pid PID
 //       connects, kills PID with SIGKILL and prints the seconds until nodedown: {"nodedown_s":..}
 //   DistBench kill  --pid PID
@@ -58,6 +58,16 @@ func benchRPC(_ options: Options) async throws {
     let count = try options.int("count", default: 10_000)
     let warmup = try options.int("warmup", default: 500)
     let connection = try await connect(options)
+    if try options.int("event-thread", default: 0) == 1 {
+        try await withTaskExecutorPreference(EventThread.executor) {
+            try await timeRPCs(connection, count: count, warmup: warmup)
+        }
+    } else {
+        try await timeRPCs(connection, count: count, warmup: warmup)
+    }
+}
+
+func timeRPCs(_ connection: DistributionConnection, count: Int, warmup: Int) async throws {
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { await connection.run() }
         for _ in 0..<warmup { _ = try await connection.rpc("erlang", "node") }

@@ -56,6 +56,15 @@ struct PacketReader {
         return payload
     }
 
+    /// The bytes read from the stream but not yet consumed, for a reader that takes over the stream.
+    mutating func takeBuffered() -> [UInt8] {
+        defer {
+            buffer = []
+            start = 0
+        }
+        return Array(buffer[start...])
+    }
+
     /// Everything until the peer closes, up to `maximum` bytes.
     mutating func readToEnd(maximum: Int) async throws -> [UInt8] {
         while try await fill() {

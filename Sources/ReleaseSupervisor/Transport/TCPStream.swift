@@ -9,12 +9,14 @@ import Synchronization
 ///
 /// Waiting uses the process's shared readiness thread (`ReadinessMonitor`), so an idle stream costs
 /// no CPU. Nagle's algorithm is off. One task may read and one may write at a time; reads are
-/// cancellable and `close()` ends a pending read with end of stream.
-public final class TCPStream: ImmediateWritableStream {
+/// cancellable and `close()` ends a pending read with end of stream. Reads can instead be pushed to
+/// a handler on the readiness thread (`pushReads`).
+public final class TCPStream: ImmediateWritableStream, PushReadableStream {
     private let descriptor: Int32
     private let token: UInt64
     private let closed = Atomic<Bool>(false)
     private let monitor: ReadinessMonitor
+    private let pump = Mutex<PushPump?>(nil)
 
     /// Connects to `host`:`port` (IPv4 or IPv6), giving up after `timeout`.
     ///
@@ -103,10 +105,75 @@ public final class TCPStream: ImmediateWritableStream {
         return offset
     }
 
+    /// Delivers arriving bytes to `handler` on the readiness thread from now on; see `PushReadableStream`.
+    ///
+    /// The handler keeps the stream alive until `close()`, so its descriptor stays valid while it runs.
+    public func pushReads(to handler: @escaping @Sendable (PushedRead) -> Void) {
+        let pump = PushPump(handler: handler)
+        self.pump.withLock { $0 = pump }
+        monitor.setReadHandler(token: token) { pump.drain(self) }
+    }
+
+    /// Reads what the socket holds into `buffer`: the byte count, 0 at end of stream (or once closed),
+    /// nil when nothing is there now.
+    fileprivate func receiveNow(into buffer: UnsafeMutableRawBufferPointer) throws(SystemCallError) -> Int? {
+        if closed.load(ordering: .acquiring) { return 0 }
+        return try nonBlockingCall("recv") { recv(descriptor, buffer.baseAddress, buffer.count, 0) }
+    }
+
     /// Shuts the connection down in both directions and wakes any pending read or write.
     public func close() async {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         shutdown(descriptor, Int32(SHUT_RDWR))
         monitor.deregister(descriptor, token: token)
+        pump.withLock { $0 }?.end()
+    }
+}
+
+/// Reads a pushing `TCPStream` until it would block, one drain at a time, into one reused buffer.
+private final class PushPump: Sendable {
+    private let handler: @Sendable (PushedRead) -> Void
+    /// The receive buffer, and whether the stream has ended (nothing more is delivered).
+    private let state = Mutex<(buffer: UnsafeMutableRawBufferPointer, ended: Bool)>(
+        (UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16), false))
+
+    init(handler: @escaping @Sendable (PushedRead) -> Void) {
+        self.handler = handler
+    }
+
+    deinit {
+        state.withLock { $0.buffer.deallocate() }
+    }
+
+    /// Delivers `.end` unless the stream has ended already: the stream was closed locally.
+    func end() {
+        state.withLock { state in
+            guard !state.ended else { return }
+            state.ended = true
+            handler(.end)
+        }
+    }
+
+    /// Called for every readable edge; reads until the socket is drained, since it is edge-triggered.
+    func drain(_ stream: TCPStream) {
+        state.withLock { state in
+            while !state.ended {
+                do {
+                    guard let count = try stream.receiveNow(into: state.buffer) else { return }
+                    if count == 0 {
+                        state.ended = true
+                        handler(.end)
+                    } else {
+                        handler(.bytes(UnsafeRawBufferPointer(rebasing: state.buffer[0..<count])))
+                        // A short read of a stream socket means it is drained (epoll(7)): the next
+                        // recv would only say EAGAIN, and the next edge calls us again.
+                        if count < state.buffer.count { return }
+                    }
+                } catch {
+                    state.ended = true
+                    handler(.failed(error))
+                }
+            }
+        }
     }
 }

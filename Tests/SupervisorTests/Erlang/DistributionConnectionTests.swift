@@ -101,6 +101,24 @@ struct DistributionConnectionTests {
         }
     }
 
+    @Test("RPCs from a task on the event thread, large replies and timeouts included")
+    func rpcOnEventThread() async throws {
+        let fixture = try await ErlangNodeFixture("eventthread")
+        defer { fixture.stop() }
+        let connection = try await fixture.connect()
+        try await withTaskExecutorPreference(EventThread.executor) {
+            try await running(connection) { _ in
+                for _ in 0..<200 { #expect(try await connection.rpc("erlang", "node") == .atom(fixture.nodeName.atom)) }
+                let large = try await connection.rpc("lists", "seq", [1, 100_000])
+                #expect(large.listElements?.count == 100_000)
+                let error = await #expect(throws: DistributionError.self) {
+                    try await connection.rpc("timer", "sleep", [2_000], timeout: .milliseconds(100))
+                }
+                #expect(error?.code == .rpcTimedOut)
+            }
+        }
+    }
+
     @Test("every kind of term survives a trip through an echo process on the node")
     func echoRoundTrip() async throws {
         let fixture = try await ErlangNodeFixture("echo")

@@ -5,30 +5,9 @@ import Testing
 
 @Suite("TCP stream")
 struct TCPStreamTests {
-    /// A connected pair: a client made by `TCPStream.connect` and the server end it was accepted as.
-    private func connectedPair() async throws -> (client: TCPStream, server: TCPStream) {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        try withUnsafeMutablePointer(to: &address) { pointer in
-            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-                guard bind(listener, raw, length) == 0, listen(listener, 1) == 0,
-                    getsockname(listener, raw, &length) == 0
-                else { throw FixtureError("listener setup failed: errno \(errno)") }
-            }
-        }
-        let client = try await TCPStream.connect(host: "127.0.0.1", port: UInt16(bigEndian: address.sin_port))
-        let accepted = accept(listener, nil, nil)
-        guard accepted >= 0 else { throw FixtureError("accept failed: errno \(errno)") }
-        return (client, try TCPStream(adopting: accepted))
-    }
-
     @Test("bytes written on one end are read on the other, including large writes")
     func transfer() async throws {
-        let (client, server) = try await connectedPair()
+        let (client, server) = try await connectedTCPPair()
         try await client.write(Array("hello".utf8))
         #expect(try await server.read(upTo: 100) == Array("hello".utf8))
 
@@ -49,7 +28,7 @@ struct TCPStreamTests {
 
     @Test("close() ends a pending read with end of stream")
     func closeEndsPendingRead() async throws {
-        let (client, server) = try await connectedPair()
+        let (client, server) = try await connectedTCPPair()
         let pending = Task { try await client.read(upTo: 10) }
         try await Task.sleep(for: .milliseconds(50))
         await client.close()
@@ -59,7 +38,7 @@ struct TCPStreamTests {
 
     @Test("a pending read is cancellable")
     func cancellableRead() async throws {
-        let (client, server) = try await connectedPair()
+        let (client, server) = try await connectedTCPPair()
         let pending = Task { try await client.read(upTo: 10) }
         try await Task.sleep(for: .milliseconds(50))
         pending.cancel()

@@ -10,8 +10,7 @@ extension DistributionConnection {
             do {
                 packet = try await reader.readPacket(headerSize: 4, maximum: configuration.maximumMessageSize)
             } catch PacketReader.Failure.tooLarge(let length) {
-                return .protocolError(
-                    "a message of \(length) bytes exceeds the limit of \(configuration.maximumMessageSize)")
+                return Self.oversized(.tooLarge(length), limit: configuration.maximumMessageSize)
             } catch PacketReader.Failure.endOfStream {
                 return .closedByPeer
             } catch is CancellationError {
@@ -20,10 +19,60 @@ extension DistributionConnection {
                 return .connectionLost("\(error)")
             }
             guard let packet else { return .closedByPeer }
-            lastReceived.store(MonotonicClock.nanoseconds(), ordering: .relaxed)
-            if packet.isEmpty { continue }  // A tick.
-            if let reason = handle(packet) { return reason }
+            if let reason = accept(packet) { return reason }
         }
+    }
+
+    /// Handles packets as the stream pushes them on its event thread, until the connection ends;
+    /// returns why. Replies reach their callers without a hop through a reading task.
+    func receivePushed(from stream: any PushReadableStream, reader: PacketReader) async -> NodeDownReason {
+        var reader = reader
+        let ending = EndSignal()
+        var assembler = PacketAssembler(leftover: reader.takeBuffered(), maximum: configuration.maximumMessageSize)
+        do {
+            for packet in try assembler.complete() {  // Whole packets that came with the handshake.
+                if let reason = accept(packet) { return reason }
+            }
+        } catch {
+            return Self.oversized(error, limit: configuration.maximumMessageSize)
+        }
+        let pending = Mutex(assembler)
+        stream.pushReads { [self] read in
+            guard !ending.isFulfilled else { return }
+            switch read {
+            case .bytes(let bytes):
+                let packets: [[UInt8]]
+                do throws(PacketReader.Failure) {
+                    packets = try pending.withLock { assembler throws(PacketReader.Failure) in try assembler.append(bytes) }
+                } catch {
+                    ending.fulfill(Self.oversized(error, limit: configuration.maximumMessageSize))
+                    return
+                }
+                for packet in packets {
+                    if let reason = accept(packet) {
+                        ending.fulfill(reason)
+                        return
+                    }
+                }
+            case .end:
+                ending.fulfill(.closedByPeer)
+            case .failed(let error):
+                ending.fulfill(.connectionLost("\(error)"))
+            }
+        }
+        return await ending.wait()
+    }
+
+    private static func oversized(_ failure: PacketReader.Failure, limit: Int) -> NodeDownReason {
+        guard case .tooLarge(let length) = failure else { return .closedByPeer }
+        return .protocolError("a message of \(length) bytes exceeds the limit of \(limit)")
+    }
+
+    /// Notes that the node spoke and handles one packet; returns a reason only when it breaks the protocol.
+    private func accept(_ packet: [UInt8]) -> NodeDownReason? {
+        lastReceived.store(MonotonicClock.nanoseconds(), ordering: .relaxed)
+        if packet.isEmpty { return nil }  // A tick.
+        return handle(packet)
     }
 
     /// Acts on one message from the node; returns a reason only when the message breaks the protocol.
@@ -75,9 +124,9 @@ extension DistributionConnection {
     /// A message to our process: an RPC reply, an output request from an RPC, or an event.
     private func deliver(_ message: Term) {
         if case .tuple(let elements) = message, elements.count == 2, case .reference(let reference) = elements[0],
-            state.withLock({ $0.calls[reference] != nil })
+            let caller = state.withLock({ $0.calls.removeValue(forKey: reference) })
         {
-            resolveCall(reference, with: .success(elements[1]))
+            caller.resume(returning: elements[1])
             return
         }
         // {io_request, From, ReplyAs, Request}: the RPC's output, since we are its group leader.
@@ -134,5 +183,38 @@ extension DistributionConnection {
     private func send(control: Term, payload: Term? = nil) {
         guard let packet = try? ControlMessage.packet(control: control, payload: payload) else { return }
         _ = enqueue(packet)
+    }
+}
+
+/// The end of a pushed receive: fulfilled once with the reason, awaited by `receivePushed`.
+private final class EndSignal: Sendable {
+    private let state = Mutex<(reason: NodeDownReason?, waiter: CheckedContinuation<NodeDownReason, Never>?)>((nil, nil))
+
+    var isFulfilled: Bool { state.withLock { $0.reason != nil } }
+
+    /// Records `reason` unless one is recorded already, and wakes the waiter.
+    func fulfill(_ reason: NodeDownReason) {
+        let waiter = state.withLock { state -> CheckedContinuation<NodeDownReason, Never>? in
+            guard state.reason == nil else { return nil }
+            state.reason = reason
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: reason)
+    }
+
+    /// The reason, once there is one; `.closedLocally` when the waiting task is cancelled.
+    func wait() async -> NodeDownReason {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<NodeDownReason, Never>) in
+                let reason = state.withLock { state -> NodeDownReason? in
+                    if state.reason == nil { state.waiter = continuation }
+                    return state.reason
+                }
+                if let reason { continuation.resume(returning: reason) }
+            }
+        } onCancel: {
+            fulfill(.closedLocally)
+        }
     }
 }

@@ -128,7 +128,11 @@ public final class DistributionConnection: Sendable {
     public func run() async {
         guard let reader = state.withLock({ $0.takeReader() }) else { return }
         await withTaskGroup(of: NodeDownReason?.self) { group in
-            group.addTask { await self.receiveLoop(reader) }
+            if let pushing = stream as? any PushReadableStream {
+                group.addTask { await self.receivePushed(from: pushing, reader: reader) }
+            } else {
+                group.addTask { await self.receiveLoop(reader) }
+            }
             group.addTask { await self.sendLoop() }
             group.addTask { await self.livenessLoop() }
             var reason: NodeDownReason?
