@@ -35,5 +35,19 @@ epmd -port "$epmd_port" -address 127.0.0.1 & pids+=($!)
 wait_port "$epmd_port"
 cookie=$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
 "$BENCH_TOOL" release-store "$work/registry" "$work/registry-in/service_app-0.1.0.tar.gz"
-"$tool" release 127.0.0.1 "$port" "$(id -un)" "$SSHD_KEY" "$SSHD_KNOWN_HOSTS" "$epmd_port" "$work/opt/service_app" \
+# The base path is on the machine's disk unless BENCH_BASE_DIR names another place (a tmpfs such as /dev/shm,
+# to take the disk's file-creation cost out of the deploy figures). The extraction alone is timed beside it.
+base_dir=$(mktemp -d "${BENCH_BASE_DIR:-$work}/controlnode-bench-base.XXXXXX")
+trap 'cleanup; rm -rf "$base_dir"' EXIT
+extract_runs=()
+for _ in $(seq 1 "$runs"); do
+    rm -rf "$base_dir/extract" && mkdir -p "$base_dir/extract"
+    t0=$(date +%s%N)
+    tar -xzf "$work/registry-in/service_app-0.1.0.tar.gz" -C "$base_dir/extract"
+    extract_runs+=("$(( $(date +%s%N) - t0 ))")
+done
+rm -rf "$base_dir/extract"
+extract_median=$(printf '%s\n' "${extract_runs[@]}" | sort -n | awk '{ v[NR] = $1 } END { printf "%.4f", v[int((NR + 1) / 2)] / 1e9 }')
+echo "{\"scenario\":\"tarball_extraction_alone\",\"ours_s\":$extract_median,\"note\":\"tar -xzf of the 5.4 MB fixture (602 files) on the base path's filesystem, for reading the deploy figures\"}"
+"$tool" release 127.0.0.1 "$port" "$(id -un)" "$SSHD_KEY" "$SSHD_KNOWN_HOSTS" "$epmd_port" "$base_dir/opt/service_app" \
     "$work/registry" "$cookie" "$runs"

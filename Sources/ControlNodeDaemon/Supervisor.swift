@@ -139,7 +139,9 @@ actor Supervisor {
         return "\(statuses.count) releases" + (parts.isEmpty ? "" : ": " + parts.joined(separator: ", "))
     }
 
-    private func reload() async {
+    /// Re-reads the configuration and applies the difference; nil when applied, else why it was rejected.
+    @discardableResult
+    private func reload() async -> String? {
         notify { try $0.reloading() }
         let next: ControlNodeConfig
         let pairs: [ControlNodeConfig.Supervised]
@@ -152,11 +154,12 @@ actor Supervisor {
                 metadata: ["event": "reload_failed", "error": "\(error)"])
             let line = statusLine()
             notify { try $0.ready(status: line) }
-            return
+            return "\(error)"
         }
         let diff = ConfigDiff(from: config, to: next)
         config = next
         await apply(diff, pairs)
+        return nil
     }
 
     private func apply(_ diff: ConfigDiff, _ pairs: [ControlNodeConfig.Supervised]) async {
@@ -198,8 +201,11 @@ actor Supervisor {
             (request.release == nil || key.release == request.release) && (request.host == nil || key.host == request.host)
         }.sorted { $0.key < $1.key }
         if request.command == "reload" {
-            commandSink.yield(.reload)
-            return ControlResponse(ok: true, message: "reloading \(configPath)")
+            if let rejection = await reload() {
+                return ControlResponse(
+                    ok: false, error: "\(rejection); the running configuration stays in force, fix the file and reload again")
+            }
+            return ControlResponse(ok: true, message: "reloaded \(configPath)")
         }
         if request.command == "status" {
             var rows: [StatusRow] = []

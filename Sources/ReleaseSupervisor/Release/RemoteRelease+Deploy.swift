@@ -23,59 +23,98 @@ extension RemoteRelease {
         }
         let version = entry.version
         let tarball = "\(release.basePath)/.\(release.name)-\(version).tar.gz"
+        let environment = try startEnvironment()
         let result: ExecResult
         do {
-            // One round trip: the tarball is verified and renamed, then extracted and started, in one command.
-            (_, result) = try await ssh.upload(
-                localPath: entry.path, to: tarball, mode: 0o600, knownSHA256: entry.sha256,
-                thenRun: installScript(version: version, tarball: tarball), input: try startEnvironment(),
-                timeout: .seconds(300))
+            // One command, so one login shell on the host: the environment, then the tarball, on its stdin.
+            result = try await ssh.execute(
+                deployScript(version: version, tarball: tarball, sha256: entry.sha256, environmentSize: environment.count),
+                input: environment, thenFileAt: entry.path, timeout: .seconds(300))
         } catch {
-            throw self.error(.hostCommandFailed, "could not upload \(entry.path) to \(tarball)", error)
+            throw self.error(.hostCommandFailed, "could not send \(entry.path) to \(tarball)", error)
         }
-        guard result.succeeded else {
-            throw self.error(
-                .hostCommandFailed,
-                "could not install and start version \(version) (\(result.exit)): \(result.stderrText.trimmingWhitespace())")
-        }
+        try checkDeployed(result, version: version, tarball: tarball, sha256: entry.sha256)
         logger.info("release started", metadata: ["version": "\(version)", "event": "starting"])
         return try await waitUntilRegistered(version: version)
     }
 
-    /// Extract into a temporary directory, check it, move it into place (an old copy of the same version goes
-    /// aside first), point `current` at it, and start it: a failed extraction never leaves a half release under
-    /// the final path.
-    private func installScript(version: ReleaseVersion, tarball: String) -> String {
+    /// Turns the deploy command's exit status into the error that says what went wrong where.
+    private func checkDeployed(_ result: ExecResult, version: ReleaseVersion, tarball: String, sha256: String)
+        throws(ReleaseError)
+    {
+        let stderr = result.stderrText.trimmingWhitespace()
+        switch result.exit {
+        case .status(0):
+            return
+        case .status(5):
+            let remote = result.stdoutText.split(separator: " ").first.map(String.init) ?? "?"
+            throw error(
+                .hostCommandFailed,
+                "the upload to \(tarball) arrived corrupted (sha256 \(remote) on the host, \(sha256) here); "
+                    + "nothing was installed, deploy again")
+        case .status(3), .status(4):
+            throw error(
+                .hostCommandFailed,
+                "could not store the tarball as \(tarball) (\(stderr)); check that \(release.basePath) is writable "
+                    + "and has room; nothing was installed")
+        default:
+            throw error(.hostCommandFailed, "could not install and start version \(version) (\(result.exit)): \(stderr)")
+        }
+    }
+
+    /// The deploy as one shell script: read the start environment (its exact size) and the tarball from stdin
+    /// into private temporary files, verify the tarball's SHA-256 and rename it, extract into a temporary
+    /// directory, check it, move it into place (an old copy of the same version goes aside first), point
+    /// `current` at it, and start it. A failure at any step leaves neither a tarball under its final name nor
+    /// a half release under the final path; the temporary files are removed on every exit.
+    private func deployScript(version: ReleaseVersion, tarball: String, sha256: String, environmentSize: Int) -> String {
         let base = ShellQuote.quote(release.basePath)
         let final = ShellQuote.quote(path(of: version))
         let name = ShellQuote.quote(release.name)
+        let verify = SSHConnection.verifyAndRenameScript(temporary: "\"$upload\"", to: tarball, expected: sha256)
         return """
             set -e
+            mkdir -p \(base) || exit 3
             cd \(base)
+            env_file=$(mktemp \(base)/.start-env.XXXXXX) || exit 3
+            upload=$(mktemp \(base)/.\(release.name)-\(version).upload.XXXXXX) || exit 3
+            work=
+            trap 'rm -rf ${env_file:+"$env_file"} ${upload:+"$upload"} ${work:+"$work"}' EXIT
+            dd bs=1 count=\(environmentSize) of="$env_file" 2>/dev/null
+            cat > "$upload" || exit 3
+            \(verify)
+            upload=
             work=$(mktemp -d .\(version).extract.XXXXXX)
-            trap 'rm -rf "$work"' EXIT
-            tar -xzf \(ShellQuote.quote(tarball)) -C "$work" || { echo "the tarball does not extract" >&2; exit 3; }
-            [ -x "$work"/bin/\(name) ] || { echo "the tarball has no bin/\(release.name)" >&2; exit 3; }
+            tar -xzf \(ShellQuote.quote(tarball)) -C "$work" || { echo "the tarball does not extract" >&2; exit 6; }
+            [ -x "$work"/bin/\(name) ] || { echo "the tarball has no bin/\(release.name)" >&2; exit 6; }
             if [ -e \(final) ]; then old=$(mktemp -d .\(version).old.XXXXXX); mv \(final) "$old"/; rm -rf "$old"; fi
             mv "$work" \(final)
-            trap - EXIT
+            work=
             rm -f \(ShellQuote.quote(tarball))
             ln -sfn \(ShellQuote.quote("\(version)")) current.tmp && mv -T current.tmp current
-            \(startCommand(for: version))
+            \(startLines(for: version, environmentFile: "\"$env_file\""))
+            env_file=
             """
     }
 
     /// Shell lines that read the environment from stdin into a private file, then start the release detached
     /// from the SSH channel; the file is removed once the release's shell has read it.
     func startCommand(for version: ReleaseVersion) -> String {
+        """
+        env_file=$(mktemp \(ShellQuote.quote(path(of: version)))/.start-env.XXXXXX)
+        cat > "$env_file"
+        \(startLines(for: version, environmentFile: "\"$env_file\""))
+        """
+    }
+
+    /// Shell lines that start the release detached from the SSH channel, with the environment in the private
+    /// file `environmentFile` (a quoted shell word), which the release's shell removes once it has read it.
+    private func startLines(for version: ReleaseVersion, environmentFile: String) -> String {
         let root = ShellQuote.quote(path(of: version))
         return """
-            umask 077
-            env_file=$(mktemp \(root)/.start-env.XXXXXX)
-            cat > "$env_file"
             mkdir -p \(root)/tmp/log
             cd \(root)
-            setsid sh -c 'set -a; . "$1"; rm -f "$1"; set +a; exec bin/\(release.name) daemon' start "$env_file" \
+            setsid sh -c 'set -a; . "$1"; rm -f "$1"; set +a; exec bin/\(release.name) daemon' start \(environmentFile) \
               < /dev/null >> tmp/log/controlnode-start.log 2>&1 &
             """
     }

@@ -42,6 +42,8 @@ final class ExecOperation: SessionOperation, @unchecked Sendable {
     private let command: String
     private let input: [UInt8]
     private var inputOffset = 0
+    /// A local file sent on stdin after `input`, read as it goes (a tarball need not fit in memory).
+    private var file: FileInput?
     private let timeoutDescription: String
     private let timeoutAt: Int64
     var deadline: Int64? { outcome == nil ? timeoutAt : nil }
@@ -52,13 +54,15 @@ final class ExecOperation: SessionOperation, @unchecked Sendable {
     private var stderr: [UInt8] = []
     private var outcome: Result<ExecResult, SSHError>?
     private static let chunk = 64 << 10
+    private lazy var readBuffer = [UInt8](repeating: 0, count: Self.chunk)
 
     init(
-        command: String, input: [UInt8], timeout: Duration,
+        command: String, input: [UInt8], file: FileInput? = nil, timeout: Duration,
         continuation: CheckedContinuation<Result<ExecResult, SSHError>, Never>
     ) {
         self.command = command
         self.input = input
+        self.file = file
         self.timeoutDescription = "\(timeout)"
         self.timeoutAt = monotonicNanoseconds() + timeout.nanoseconds
         self.continuation = continuation
@@ -88,13 +92,33 @@ final class ExecOperation: SessionOperation, @unchecked Sendable {
         case .starting:
             let rc = channel!.exec(command)
             if rc != 0 { return failed(loop, rc, .execFailed, "starting \(Self.summary(command))") }
-            phase = input.isEmpty ? .sendingEOF : .writingInput
+            phase = input.isEmpty && file == nil ? .sendingEOF : .writingInput
             return .progressed
         case .writingInput:
-            let written = input.withUnsafeBytes { channel!.write(UnsafeRawBufferPointer(rebasing: $0[inputOffset...])) }
-            if written < 0 { return failed(loop, Int32(written), .execFailed, "writing the command's input") }
-            inputOffset += written
-            if inputOffset == input.count { phase = .sendingEOF }
+            // A command that exits without reading all of its input (it failed) closes its side: what it said
+            // matters more than the rest of the input, and writing on would only wait for a window that never
+            // opens again.
+            if let error = drainOutput().error { return failed(loop, error, .execFailed, "reading the command's output") }
+            if channel!.receivedEOF {
+                phase = .reading
+                return .progressed
+            }
+            if inputOffset < input.count {
+                let written = input.withUnsafeBytes { channel!.write(UnsafeRawBufferPointer(rebasing: $0[inputOffset...])) }
+                if written < 0 { return failed(loop, Int32(written), .execFailed, "writing the command's input") }
+                inputOffset += written
+                return .progressed
+            }
+            if let file, !file.isFinished {
+                guard let pending = file.pending() else {
+                    return failed(loop, 0, .localFileUnreadable, "reading \(file.description) to send it")
+                }
+                let written = channel!.write(pending)
+                if written < 0 { return failed(loop, Int32(written), .execFailed, "sending \(file.description)") }
+                file.consume(written)
+                return written > 0 ? .progressed : .wouldBlock
+            }
+            phase = .sendingEOF
             return .progressed
         case .sendingEOF:
             let rc = channel!.sendEOF()
@@ -125,31 +149,35 @@ final class ExecOperation: SessionOperation, @unchecked Sendable {
     }
 
     private func readOutput(_ loop: SessionLoop) -> StepResult {
-        var buffer = [UInt8](repeating: 0, count: Self.chunk)
-        var moved = false
-        for stream in [Int32(0), Int32(1)] {
-            while true {
-                let count = buffer.withUnsafeMutableBytes { channel!.read(stream: stream, into: $0) }
-                if count > 0 {
-                    if stream == 0 {
-                        stdout.append(contentsOf: buffer[0..<count])
-                    } else {
-                        stderr.append(contentsOf: buffer[0..<count])
-                    }
-                    moved = true
-                    continue
-                }
-                if count < 0 && Int32(count) != LibSSH2Code.wouldBlock {
-                    return failed(loop, Int32(count), .execFailed, "reading the command's output")
-                }
-                break
-            }
-        }
+        let (moved, error) = drainOutput()
+        if let error { return failed(loop, error, .execFailed, "reading the command's output") }
         if channel!.receivedEOF {
             phase = .closing
             return .progressed
         }
         return moved ? .progressed : .wouldBlock
+    }
+
+    /// Reads what stdout and stderr hold now; whether anything came, or the libssh2 error.
+    private func drainOutput() -> (moved: Bool, error: Int32?) {
+        var moved = false
+        for stream in [Int32(0), Int32(1)] {
+            while true {
+                let count = readBuffer.withUnsafeMutableBytes { channel!.read(stream: stream, into: $0) }
+                if count > 0 {
+                    if stream == 0 {
+                        stdout.append(contentsOf: readBuffer[0..<count])
+                    } else {
+                        stderr.append(contentsOf: readBuffer[0..<count])
+                    }
+                    moved = true
+                    continue
+                }
+                if count < 0 && Int32(count) != LibSSH2Code.wouldBlock { return (moved, Int32(count)) }
+                break
+            }
+        }
+        return (moved, nil)
     }
 
     private func failed(_ loop: SessionLoop, _ rc: Int32, _ code: SSHError.Code, _ what: String) -> StepResult {

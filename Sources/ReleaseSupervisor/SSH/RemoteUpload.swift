@@ -91,14 +91,7 @@ extension SSHConnection {
         temporary: String, to remotePath: String, expected: String,
         followUp: (script: String, input: [UInt8], timeout: Duration)?
     ) async throws(SSHError) -> ExecResult? {
-        let source = ShellQuote.quote(temporary)
-        var script = """
-            sum=$(openssl dgst -sha256 -r \(source) 2>/dev/null) || sum=$(sha256sum -b -- \(source)) || exit 3
-            case "$sum" in
-              \(expected)\\ *) mv -f -- \(source) \(ShellQuote.quote(remotePath)) || { rm -f -- \(source); exit 4; } ;;
-              *) rm -f -- \(source); echo "$sum"; exit 5 ;;
-            esac
-            """
+        var script = Self.verifyAndRenameScript(temporary: ShellQuote.quote(temporary), to: remotePath, expected: expected)
         if let followUp {
             // The follow-up's own failures are shifted above the verification's exit codes (3 to 5).
             script += "\n(\n\(followUp.script)\n)\ncode=$?\n"
@@ -123,6 +116,43 @@ extension SSHConnection {
                 detail: "cannot verify or rename the upload to \(remotePath): "
                     + result.stderrText.trimmingWhitespace() + "; nothing was left under the final name")
         }
+    }
+
+    /// Shell lines that checksum `temporary` (a quoted path or a quoted shell variable) and rename it to
+    /// `remotePath` only if the SHA-256 is `expected`. Exit 3: no checksum tool worked; 4: the rename failed;
+    /// 5: mismatch (the host's digest on stdout). The temporary file is gone after a failure.
+    static func verifyAndRenameScript(temporary source: String, to remotePath: String, expected: String) -> String {
+        """
+        sum=$(openssl dgst -sha256 -r \(source) 2>/dev/null) || sum=$(sha256sum -b -- \(source)) || exit 3
+        case "$sum" in
+          \(expected)\\ *) mv -f -- \(source) \(ShellQuote.quote(remotePath)) || { rm -f -- \(source); exit 4; } ;;
+          *) rm -f -- \(source); echo "$sum"; exit 5 ;;
+        esac
+        """
+    }
+
+    /// Runs `command` with `input`, then the contents of `localPath`, on its stdin, then end of file.
+    ///
+    /// A file transfer that costs one remote command and no SFTP session, so one login shell on the host
+    /// instead of two; the command decides where the bytes go (and must verify them).
+    /// - Throws: `SSHError`: `.localFileUnreadable`, or what `execute` throws.
+    public func execute(_ command: String, input: [UInt8], thenFileAt localPath: String, timeout: Duration)
+        async throws(SSHError) -> ExecResult
+    {
+        let descriptor = open(localPath, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw SSHError(
+                .localFileUnreadable, host: settings.endpoint,
+                detail: "cannot open \(localPath): \(SystemCallError(call: "open", errno: errno))")
+        }
+        defer { Glibc.close(descriptor) }
+        var info = stat()
+        fstat(descriptor, &info)
+        let file = FileInput(descriptor: descriptor, size: Int(info.st_size), description: localPath)
+        let result: Result<ExecResult, SSHError> = await withCheckedContinuation { continuation in
+            submit(ExecOperation(command: command, input: input, file: file, timeout: timeout, continuation: continuation))
+        }
+        return try result.get()
     }
 
     /// `/a`, `/a/b`, `/a/b/c` for `/a/b/c`.

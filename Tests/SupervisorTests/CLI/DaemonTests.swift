@@ -128,6 +128,23 @@ struct DaemonTests {
         #expect(collector.messages[reloading].contains("MONOTONIC_USEC="))
         #expect(await collector.waitFor("READY=1", after: reloading + 1) != nil)
 
+        // An invalid configuration is refused by `controlnode reload`, which says where the mistake is; the
+        // running configuration stays in force and the release is untouched.
+        let valid = try String(contentsOfFile: config, encoding: .utf8)
+        try directory.write("controlnode.toml", valid + "\nrestart_budget = 3\n")
+        let rejected = try await offload { try runCommand(controlnodeExecutable(), ["reload", "--socket", socket]) }
+        #expect(rejected.status == 1, "\(rejected.output)")
+        #expect(rejected.output.contains("controlnode.toml") && rejected.output.contains("restart_budget"), "\(rejected.output)")
+        #expect(rejected.output.contains("stays in force"), "\(rejected.output)")
+        let after = try await offload { try runCommand(controlnodeExecutable(), ["status", "--json", "--socket", socket]) }
+        let afterRows = try JSONSerialization.jsonObject(with: Data(after.output.utf8)) as? [[String: Any]]
+        #expect(afterRows?.first?["status"] as? String == "running")
+        #expect(afterRows?.first?["os_pid"] as? Int == Int(newPid))
+        #expect(daemon.log.contains("configuration rejected"))
+        try directory.write("controlnode.toml", valid)
+        let reloaded = try await offload { try runCommand(controlnodeExecutable(), ["reload", "--socket", socket]) }
+        #expect(reloaded.status == 0, "\(reloaded.output)")
+
         let beforeStop = collector.messages.count
         kill(daemon.pid, SIGTERM)
         #expect(await collector.waitFor("STOPPING=1", after: beforeStop) != nil)

@@ -1,6 +1,7 @@
 import Foundation
-import ReleaseSupervisor
 import Testing
+
+@testable import ReleaseSupervisor
 
 @Suite("Release operations against a real sshd and a mix-built release", .serialized)
 struct RemoteReleaseTests {
@@ -64,6 +65,43 @@ struct RemoteReleaseTests {
         try await remote.terminate(state)
         #expect(try await remote.registration() == nil)
         #expect(kill(pid, 0) != 0)
+    }
+
+    @Test("a deploy that cannot store its tarball, or whose tarball arrives different, says why and leaves nothing")
+    func deployFailures() async throws {
+        let fixture = try await RemoteReleaseFixture.start()
+        defer { fixture.stop() }
+        let entry = try fixture.entry("0.1.0")
+
+        // A base path below a regular file cannot be created: the host's own reason comes back, at once.
+        let blocker = fixture.basePath + "-file"
+        try FileManager.default.createDirectory(
+            atPath: (blocker as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: blocker, contents: Data("x".utf8)))
+        let blocked = try await fixture.remote(fixture.release(basePath: blocker + "/service_app"))
+        let clock = ContinuousClock()
+        let started = clock.now
+        await #expect {
+            _ = try await blocked.deploy(entry)
+        } throws: { error in
+            guard let error = error as? ReleaseError else { return false }
+            return error.code == .hostCommandFailed && error.detail.contains("Not a directory")
+                && error.detail.contains("\(blocker)/service_app")
+        }
+        #expect(clock.now - started < .seconds(10))
+
+        // A tarball that is not what the registry recorded is refused by its checksum on the host.
+        let remote = try await fixture.remote()
+        let forged = RegistryEntry(release: entry.release, path: entry.path, sha256: String(repeating: "0", count: 64), size: entry.size)
+        await #expect {
+            _ = try await remote.deploy(forged)
+        } throws: { error in
+            guard let error = error as? ReleaseError else { return false }
+            return error.code == .hostCommandFailed && error.detail.contains("arrived corrupted")
+        }
+        let left = try FileManager.default.contentsOfDirectory(atPath: fixture.basePath)
+        #expect(left.isEmpty, "left on the host: \(left)")
+        #expect(try await remote.registration() == nil)
     }
 
     @Test("a release that crashes at boot: start timeout with the tail of its log")

@@ -44,9 +44,12 @@ final class RemoteReleaseFixture: Sendable {
             authentication: .keyFile(path: server.clientKey), knownHostsPath: server.knownHosts, epmdPort: epmdPort)
     }
 
-    func release(environment: [String: String] = [:], startTimeout: Duration = .seconds(30)) -> ReleaseSpec {
+    func release(
+        environment: [String: String] = [:], startTimeout: Duration = .seconds(30), basePath: String? = nil
+    ) -> ReleaseSpec {
         ReleaseSpec(
-            name: ReleaseFixture.name, basePath: basePath, cookie: Cookie(cookie), startTimeout: startTimeout,
+            name: ReleaseFixture.name, basePath: basePath ?? self.basePath, cookie: Cookie(cookie),
+            startTimeout: startTimeout,
             environment: environment.merging(["ERL_EPMD_PORT": String(epmdPort)]) { new, _ in new })
     }
 

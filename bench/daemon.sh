@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# bench/run.sh daemon: the daemon itself, on one loopback "host" (a local sshd and EPMD) running the fixture
+# release (Tests/Fixtures/service_app, built with mix release):
+#   1. time from `controlnode run` to READY=1 with 1 (release, host) pair and with 20, median of 5 starts
+#      (the 20 pairs are 20 host entries for the same sshd, each adopting the running release: 20 SSH
+#      connections, 20 EPMD lookups, 20 distribution connections and their RPCs);
+#   2. the daemon's RSS, idle, with 1 and with 20 pairs, beside a bare BEAM node (`erl -hidden`) connected
+#      to the release, the floor of the reference library's footprint (it runs in a BEAM);
+#   3. CPU time the daemon uses over 60 idle seconds with 20 pairs (BENCH_IDLE_SECONDS to change).
+# Prints one JSON line per scenario.
+set -euo pipefail
+runs=${BENCH_RUNS:-5}
+idle_seconds=${BENCH_IDLE_SECONDS:-60}
+here=$(cd "$(dirname "$0")" && pwd)
+cd "$here/.."
+swift build -c release --product controlnode >&2
+controlnode="$PWD/.build/release/controlnode"
+work=$(mktemp -d /tmp/controlnode-bench-daemon.XXXXXX)
+pids=()
+cleanup() {
+    for pid in $(pgrep -f "$work/" || true); do kill -KILL "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+. "$here/../scripts/loopback-host.sh"
+
+# The fixture release, built the way the tests build it, stored in a registry by the daemon's own CLI.
+cp -r "$here/../Tests/Fixtures/service_app" "$work/src"
+(cd "$work/src" && MIX_ENV=prod MIX_HOME="$work/mix" HEX_OFFLINE=1 SERVICE_APP_VERSION=0.1.0 \
+    mix release --overwrite > "$work/mix.log" 2>&1)
+start_sshd "$work"
+epmd_port=$(free_port)
+epmd -port "$epmd_port" -address 127.0.0.1 & pids+=($!)
+wait_port "$epmd_port"
+head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' > "$work/cookie"
+chmod 600 "$work/cookie"
+
+# Writes a configuration with $1 host entries (h1..hN, all this sshd) for the one release to $work/$1.toml.
+write_config() {
+    local count=$1 file="$work/$1.toml" hosts=""
+    cat > "$file" <<CONF
+[daemon]
+control_socket = "$work/control-$count.sock"
+registry = "$work/registry"
+known_hosts = "$SSHD_KNOWN_HOSTS"
+log_level = "warning"
+CONF
+    for i in $(seq 1 "$count"); do
+        cat >> "$file" <<CONF
+
+[hosts.h$i]
+address = "127.0.0.1"
+port = $SSHD_PORT
+user = "$(id -un)"
+identity_file = "$SSHD_KEY"
+epmd_port = $epmd_port
+CONF
+        hosts+="${hosts:+, }\"h$i\""
+    done
+    cat >> "$file" <<CONF
+
+[releases.service_app]
+base_path = "$work/opt/service_app"
+cookie_file = "$work/cookie"
+hosts = [$hosts]
+version = "0.1.0"
+mode = "$2"
+start_timeout = "60s"
+env = { ERL_EPMD_PORT = "$epmd_port" }
+CONF
+}
+
+"$controlnode" registry add "$work/src/_build/prod/service_app-0.1.0.tar.gz" --registry "$work/registry" >&2
+write_config 1 manage
+write_config 20 observe
+
+# Runs the daemon with config $1 under a notification socket until READY=1; prints the seconds it took and
+# leaves the daemon running with its pid in $work/daemon.pid. Python binds the socket (bash cannot).
+start_daemon() {
+    python3 - "$controlnode" "$1" "$work" <<'PY'
+import os, socket, subprocess, sys, time
+controlnode, config, work = sys.argv[1:4]
+path = os.path.join(work, "notify.sock")
+if os.path.exists(path): os.unlink(path)
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+sock.bind(path)
+env = dict(os.environ, NOTIFY_SOCKET=path)
+env.pop("JOURNAL_STREAM", None)
+log = open(os.path.join(work, "daemon.log"), "ab")
+started = time.monotonic()
+daemon = subprocess.Popen([controlnode, "run", "--config", config, "--log-target", "stderr"], env=env,
+                          stdout=log, stderr=log, start_new_session=True)
+sock.settimeout(120)
+while True:
+    message = sock.recv(4096).decode()
+    if "READY=1" in message:
+        break
+print(f"{time.monotonic() - started:.4f}")
+open(os.path.join(work, "daemon.pid"), "w").write(str(daemon.pid))
+PY
+}
+
+stop_daemon() {
+    local pid
+    pid=$(cat "$work/daemon.pid")
+    kill -TERM "$pid"
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+}
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+json_list() { local IFS=,; echo "[$*]"; }
+
+# The first start deploys the release (manage mode, nothing running yet); it is not timed.
+start_daemon "$work/1.toml" > /dev/null
+stop_daemon
+
+ready_1=(); ready_20=()
+for _ in $(seq 1 "$runs"); do
+    ready_1+=("$(start_daemon "$work/1.toml")")
+    rss_1=$(rss_kib "$(cat "$work/daemon.pid")")
+    stop_daemon
+    ready_20+=("$(start_daemon "$work/20.toml")")
+    stop_daemon
+done
+r1=$(printf '%s\n' "${ready_1[@]}" | median)
+r20=$(printf '%s\n' "${ready_20[@]}" | median)
+echo "{\"scenario\":\"ready_1_release\",\"ours_s\":$r1,\"runs_s\":$(json_list "${ready_1[@]}"),\"note\":\"controlnode run until READY=1, adopting a running release\"}"
+echo "{\"scenario\":\"ready_20_releases\",\"ours_s\":$r20,\"runs_s\":$(json_list "${ready_20[@]}"),\"note\":\"target <= 1 s\"}"
+
+# A bare hidden BEAM node connected to the release: what the reference library costs at least.
+ERL_EPMD_PORT=$epmd_port erl -sname "bench_beam_$$" -hidden -noshell -noinput -setcookie "$(cat "$work/cookie")" \
+    -eval "true = net_kernel:connect_node('service_app@$(hostname -s)'), receive after infinity -> ok end." \
+    > "$work/beam.log" 2>&1 &
+beam_pid=$!
+pids+=("$beam_pid")
+
+# Idle: RSS after settling, and CPU over the idle window, with 20 pairs.
+start_daemon "$work/20.toml" > /dev/null
+daemon_pid=$(cat "$work/daemon.pid")
+sleep 5
+rss_20=$(rss_kib "$daemon_pid")
+beam_rss=$(rss_kib "$beam_pid")
+ticks_before=$(cpu_ticks "$daemon_pid")
+sleep "$idle_seconds"
+ticks_after=$(cpu_ticks "$daemon_pid")
+rss_20_after=$(rss_kib "$daemon_pid")
+stop_daemon
+hz=$(getconf CLK_TCK)
+cpu_percent=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$hz" -v s="$idle_seconds" 'BEGIN { printf "%.3f", 100 * t / hz / s }')
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+echo "{\"scenario\":\"rss_1_release\",\"ours_mib\":$(awk -v k="$rss_1" 'BEGIN { printf "%.1f", k / 1024 }'),\"baseline_mib\":$(awk -v k="$beam_rss" 'BEGIN { printf "%.1f", k / 1024 }'),\"ratio\":$(ratio "$rss_1" "$beam_rss"),\"baseline\":\"bare hidden erl node connected to the release (the reference library runs in one; measured 65-70 MB)\"}"
+echo "{\"scenario\":\"rss_20_releases\",\"ours_mib\":$(awk -v k="$rss_20" 'BEGIN { printf "%.1f", k / 1024 }'),\"after_idle_mib\":$(awk -v k="$rss_20_after" 'BEGIN { printf "%.1f", k / 1024 }'),\"baseline_mib\":$(awk -v k="$beam_rss" 'BEGIN { printf "%.1f", k / 1024 }'),\"ratio\":$(ratio "$rss_20" "$beam_rss"),\"note\":\"target <= 20 MB\"}"
+echo "{\"scenario\":\"idle_cpu_20_releases\",\"ours_percent_of_core\":$cpu_percent,\"seconds\":$idle_seconds,\"note\":\"target <= 0.5 %\"}"
