@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # bench/run.sh daemon: the daemon itself, on one loopback "host" (a local sshd and EPMD) running the fixture
 # release (Tests/Fixtures/service_app, built with mix release):
-#   1. time from `controlnode run` to READY=1 with 1 (release, host) pair and with 20, median of 5 starts
-#      (the 20 pairs are 20 host entries for the same sshd, each adopting the running release: 20 SSH
-#      connections, 20 EPMD lookups, 20 distribution connections and their RPCs);
-#   2. the daemon's RSS, idle, with 1 and with 20 pairs, beside a bare BEAM node (`erl -hidden`) connected
+#   1. time from `controlnode run` to READY=1 with 1 release and with 20 releases on the host, all running,
+#      median of 5 starts (each start adopts the running releases: EPMD lookups, a distribution connection
+#      and three RPCs per release, over the host's one SSH connection). The 19 extra releases are the fixture
+#      repacked under other names (bin/appN; RELEASE_NODE=appN);
+#   2. the daemon's RSS, idle, with 1 and with 20 releases, beside a bare BEAM node (`erl -hidden`) connected
 #      to the release, the floor of the reference library's footprint (it runs in a BEAM);
-#   3. CPU time the daemon uses over 60 idle seconds with 20 pairs (BENCH_IDLE_SECONDS to change).
+#   3. CPU time the daemon uses over 60 idle seconds with 20 releases (BENCH_IDLE_SECONDS to change).
 # Prints one JSON line per scenario.
 set -euo pipefail
 runs=${BENCH_RUNS:-5}
 idle_seconds=${BENCH_IDLE_SECONDS:-60}
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
-swift build -c release --product controlnode >&2
-controlnode="$PWD/.build/release/controlnode"
+# Built as packaging/install.sh builds it (the Swift runtime linked in).
+swift build -c release --product controlnode --static-swift-stdlib --scratch-path .build/static >&2
+controlnode="$PWD/.build/static/release/controlnode"
 work=$(mktemp -d /tmp/controlnode-bench-daemon.XXXXXX)
 pids=()
 cleanup() {
@@ -38,44 +40,51 @@ wait_port "$epmd_port"
 head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' > "$work/cookie"
 chmod 600 "$work/cookie"
 
-# Writes a configuration with $1 host entries (h1..hN, all this sshd) for the one release to $work/$1.toml.
+# Writes a configuration for the host and the first $1 releases (service_app, app2, ...) to $work/$1.toml.
 write_config() {
-    local count=$1 file="$work/$1.toml" hosts=""
+    local count=$1 file="$work/$1.toml" name
     cat > "$file" <<CONF
 [daemon]
 control_socket = "$work/control-$count.sock"
 registry = "$work/registry"
 known_hosts = "$SSHD_KNOWN_HOSTS"
 log_level = "warning"
-CONF
-    for i in $(seq 1 "$count"); do
-        cat >> "$file" <<CONF
 
-[hosts.h$i]
+[hosts.local]
 address = "127.0.0.1"
 port = $SSHD_PORT
 user = "$(id -un)"
 identity_file = "$SSHD_KEY"
 epmd_port = $epmd_port
 CONF
-        hosts+="${hosts:+, }\"h$i\""
-    done
-    cat >> "$file" <<CONF
+    for i in $(seq 1 "$count"); do
+        name=$([ "$i" = 1 ] && echo service_app || echo "app$i")
+        cat >> "$file" <<CONF
 
-[releases.service_app]
-base_path = "$work/opt/service_app"
+[releases.$name]
+base_path = "$work/opt/$name"
 cookie_file = "$work/cookie"
-hosts = [$hosts]
+hosts = ["local"]
 version = "0.1.0"
-mode = "$2"
-start_timeout = "60s"
-env = { ERL_EPMD_PORT = "$epmd_port" }
+mode = "manage"
+start_timeout = "120s"
+env = { ERL_EPMD_PORT = "$epmd_port", RELEASE_NODE = "$name" }
 CONF
+    done
 }
 
 "$controlnode" registry add "$work/src/_build/prod/service_app-0.1.0.tar.gz" --registry "$work/registry" >&2
-write_config 1 manage
-write_config 20 observe
+mkdir -p "$work/repack"
+tar -xzf "$work/src/_build/prod/service_app-0.1.0.tar.gz" -C "$work/repack"
+previous=service_app
+for i in $(seq 2 20); do
+    mv "$work/repack/bin/$previous" "$work/repack/bin/app$i"
+    previous=app$i
+    tar -czf "$work/app$i-0.1.0.tar.gz" -C "$work/repack" .
+    "$controlnode" registry add "$work/app$i-0.1.0.tar.gz" --registry "$work/registry" >&2
+done
+write_config 1
+write_config 20
 
 # Runs the daemon with config $1 under a notification socket until READY=1; prints the seconds it took and
 # leaves the daemon running with its pid in $work/daemon.pid. Python binds the socket (bash cannot).
@@ -93,11 +102,16 @@ log = open(os.path.join(work, "daemon.log"), "ab")
 started = time.monotonic()
 daemon = subprocess.Popen([controlnode, "run", "--config", config, "--log-target", "stderr"], env=env,
                           stdout=log, stderr=log, start_new_session=True)
-sock.settimeout(120)
+sock.settimeout(0.2)
+deadline = started + 300
 while True:
-    message = sock.recv(4096).decode()
-    if "READY=1" in message:
-        break
+    try:
+        if "READY=1" in sock.recv(4096).decode():
+            break
+    except socket.timeout:
+        pass
+    if daemon.poll() is not None or time.monotonic() > deadline:
+        sys.exit(f"controlnode run ended or never sent READY=1; see {work}/daemon.log")
 print(f"{time.monotonic() - started:.4f}")
 open(os.path.join(work, "daemon.pid"), "w").write(str(daemon.pid))
 PY
@@ -115,8 +129,8 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 json_list() { local IFS=,; echo "[$*]"; }
 
-# The first start deploys the release (manage mode, nothing running yet); it is not timed.
-start_daemon "$work/1.toml" > /dev/null
+# The first start deploys the 20 releases (manage mode, nothing running yet); it is not timed.
+start_daemon "$work/20.toml" > /dev/null
 stop_daemon
 
 ready_1=(); ready_20=()
@@ -139,7 +153,7 @@ ERL_EPMD_PORT=$epmd_port erl -sname "bench_beam_$$" -hidden -noshell -noinput -s
 beam_pid=$!
 pids+=("$beam_pid")
 
-# Idle: RSS after settling, and CPU over the idle window, with 20 pairs.
+# Idle: RSS after settling, and CPU over the idle window, with 20 releases.
 start_daemon "$work/20.toml" > /dev/null
 daemon_pid=$(cat "$work/daemon.pid")
 sleep 5

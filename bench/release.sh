@@ -38,7 +38,7 @@ cookie=$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
 # The base path is on the machine's disk unless BENCH_BASE_DIR names another place (a tmpfs such as /dev/shm,
 # to take the disk's file-creation cost out of the deploy figures). The extraction alone is timed beside it.
 base_dir=$(mktemp -d "${BENCH_BASE_DIR:-$work}/controlnode-bench-base.XXXXXX")
-trap 'cleanup; rm -rf "$base_dir"' EXIT
+trap 'for pid in $(pgrep -f "$base_dir/" || true); do kill -KILL "$pid" 2>/dev/null || true; done; cleanup; rm -rf "$base_dir"' EXIT
 extract_runs=()
 for _ in $(seq 1 "$runs"); do
     rm -rf "$base_dir/extract" && mkdir -p "$base_dir/extract"

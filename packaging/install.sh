@@ -2,12 +2,18 @@
 # Installs controlnode (as root): the binary, the systemd unit, its sysusers.d and tmpfiles.d files, and an
 # example configuration when none exists. Then: edit /etc/controlnode/controlnode.toml, run
 # `controlnode check-config`, and `systemctl enable --now controlnode`.
+# CONTROLNODE_BINARY=path installs a binary built elsewhere instead of building one here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 prefix=${PREFIX:-/usr/local}
 [ "$(id -u)" -eq 0 ] || { echo "install.sh: run as root" >&2; exit 1; }
-swift build -c release --product controlnode >&2
-install -D -m 0755 .build/release/controlnode "$prefix/bin/controlnode"
+binary=${CONTROLNODE_BINARY:-}
+if [ -z "$binary" ]; then
+    # The Swift runtime linked in: the installed binary needs only the system's libssh2 and libsystemd.
+    swift build -c release --product controlnode --static-swift-stdlib --scratch-path .build/static >&2
+    binary=.build/static/release/controlnode
+fi
+install -D -m 0755 "$binary" "$prefix/bin/controlnode"
 install -D -m 0644 packaging/systemd/controlnode.service /etc/systemd/system/controlnode.service
 install -D -m 0644 packaging/systemd/controlnode.sysusers /etc/sysusers.d/controlnode.conf
 install -D -m 0644 packaging/systemd/controlnode.tmpfiles /etc/tmpfiles.d/controlnode.conf

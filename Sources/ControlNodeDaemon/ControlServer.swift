@@ -49,7 +49,10 @@ final class ControlServer: @unchecked Sendable {
         }
         let controlGroup = getgrnam("controlnode")
         group = controlGroup?.pointee.gr_gid ?? getegid()
-        if controlGroup != nil { _ = chown(path, geteuid(), group) }
+        // Under the unit the socket already has the group (it is the daemon's own), and chown is outside
+        // the unit's system call filter: only a daemon started by hand as root changes it.
+        var info = stat()
+        if controlGroup != nil, stat(path, &info) == 0, info.st_gid != group { _ = chown(path, geteuid(), group) }
         chmod(path, 0o660)
         listener = fd
     }

@@ -98,7 +98,12 @@ extension RemoteRelease {
     /// The node name of the release on the host: `<name>@<host's short name>`.
     public func nodeName() async throws(ReleaseError) -> NodeName {
         if let knownNodeName { return knownNodeName }
-        let shortName = try await run("read the host name", "hostname -s").trimmingWhitespace()
+        let shortName: String
+        do {
+            shortName = try await ssh.shortHostName()
+        } catch {
+            throw self.error(.unreachable, "could not read the host name", error)
+        }
         do {
             return try NodeName(alive: release.name, host: shortName)
         } catch {

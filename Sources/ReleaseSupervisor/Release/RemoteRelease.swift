@@ -51,6 +51,14 @@ public struct RemoteRelease: Sendable {
         do {
             return try await epmd.lookup(release.name)
         } catch {
+            // Nothing listens on the EPMD port: no Erlang node runs on the host (a fresh host has no EPMD until
+            // its first release starts one). Only a host that cannot be reached, or that forbids forwarding,
+            // is unreachable.
+            if let ssh = error.underlyingError as? SSHError, ssh.code == .channelOpenFailed,
+                ssh.libssh2Message?.contains("connect failed") == true
+            {
+                return nil
+            }
             throw self.error(.unreachable, "cannot ask EPMD on port \(host.epmdPort) of the host", error)
         }
     }

@@ -1,4 +1,5 @@
 public import Logging
+import Synchronization
 
 /// One SSH connection to a host, shared by every exec, upload and channel to that host.
 ///
@@ -7,6 +8,8 @@ public import Logging
 /// closes it, or sends nothing for `keepaliveMaxMissed` keepalive intervals. `ended()` reports that once.
 public final class SSHConnection: Sendable {
     private let loop: SessionLoop
+    /// The one `hostname -s` in flight or done, shared by every caller on this connection.
+    private let hostNameLookup = Mutex<Task<Result<String, SSHError>, Never>?>(nil)
 
     /// The settings the connection was made with.
     public var settings: SSHSettings { loop.settings }
@@ -59,6 +62,37 @@ public final class SSHConnection: Sendable {
                     + result.stderrText.trimmingWhitespace())
         }
         return pid
+    }
+
+    /// The host's short name (`hostname -s`, the host part of its Erlang short node names), asked once per
+    /// connection: every release on the host shares the answer, so a host with many releases starts one login
+    /// shell for it instead of one per release. A failed lookup is asked again by the next caller.
+    ///
+    /// - Throws: `SSHError` when the command could not run or printed no name.
+    public func shortHostName() async throws(SSHError) -> String {
+        let lookup = hostNameLookup.withLock { cached in
+            if let cached { return cached }
+            let task = Task { () -> Result<String, SSHError> in
+                do throws(SSHError) {
+                    let result = try await self.execute("hostname -s", timeout: .seconds(30))
+                    let name = result.stdoutText.trimmingWhitespace()
+                    guard result.succeeded, !name.isEmpty else {
+                        return .failure(
+                            SSHError(
+                                .execFailed, host: self.settings.endpoint,
+                                detail: "hostname -s failed (\(result.exit)): \(result.stderrText.trimmingWhitespace())"))
+                    }
+                    return .success(name)
+                } catch {
+                    return .failure(error)
+                }
+            }
+            cached = task
+            return task
+        }
+        let result = await lookup.value
+        if case .failure = result { hostNameLookup.withLock { if $0 == lookup { $0 = nil } } }
+        return try result.get()
     }
 
     /// Opens a direct-tcpip channel to `host`:`port` as seen from the server: a duplex byte stream.
