@@ -9,7 +9,6 @@ final class ChannelPump: SessionOperation, @unchecked Sendable {
     private var opened: CheckedContinuation<Result<Void, SSHError>, Never>?
     private var handle: ChannelHandle?
     private var closing = false
-    private var scratch = [UInt8](repeating: 0, count: 256 << 10)
 
     init(channel: SSHChannel, host: String, port: UInt16, opened: CheckedContinuation<Result<Void, SSHError>, Never>) {
         self.channel = channel
@@ -89,21 +88,21 @@ final class ChannelPump: SessionOperation, @unchecked Sendable {
     private func readInbound(_ loop: SessionLoop, _ handle: ChannelHandle) -> StepResult {
         var progressed = false
         while channel.state.withLock({ $0.inboundCount < SSHChannel.bufferLimit && !$0.remoteEOF }) {
-            let count = scratch.withUnsafeMutableBytes { handle.read(stream: 0, into: $0) }
+            let count = handle.read(stream: 0, into: loop.scratch)
             if count == Int(LibSSH2Code.wouldBlock) { return progressed ? .progressed : .wouldBlock }
             if count < 0 { return fail(loop, Int32(count), "reading from the channel to \(host):\(port)") }
             let eof = count == 0 && handle.receivedEOF
             if count == 0 && !eof { return progressed ? .progressed : .wouldBlock }
-            deliver(count: count, eof: eof)
+            deliver(UnsafeRawBufferPointer(rebasing: loop.scratch[0..<count]), eof: eof)
             progressed = true
         }
         return progressed ? .progressed : .idle
     }
 
     /// Appends received bytes (or end of file) and hands them to a waiting reader.
-    private func deliver(count: Int, eof: Bool) {
+    private func deliver(_ bytes: UnsafeRawBufferPointer, eof: Bool) {
         let ready = channel.state.withLock { state -> (CheckedContinuation<[UInt8], any Error>, [UInt8])? in
-            state.inbound.append(contentsOf: scratch[0..<count])
+            state.inbound.append(contentsOf: bytes)
             if eof { state.remoteEOF = true }
             guard let reader = state.reader else { return nil }
             state.reader = nil

@@ -54,7 +54,7 @@ final class ExecOperation: SessionOperation, @unchecked Sendable {
     private var stderr: [UInt8] = []
     private var outcome: Result<ExecResult, SSHError>?
     private static let chunk = 64 << 10
-    private lazy var readBuffer = [UInt8](repeating: 0, count: Self.chunk)
+    private lazy var readBuffer = [UInt8](unsafeUninitializedCapacity: Self.chunk) { _, count in count = Self.chunk }
 
     init(
         command: String, input: [UInt8], file: FileInput? = nil, timeout: Duration,

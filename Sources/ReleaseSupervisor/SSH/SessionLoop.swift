@@ -37,6 +37,9 @@ final class SessionLoop: @unchecked Sendable {
     private var openSlotHolder: ObjectIdentifier?
     private var probe: KeepaliveProbe?
     private let traffic: UnsafeMutablePointer<TrafficRecord>
+    /// One read buffer for every channel of the connection: they are all stepped on this thread, one at a
+    /// time, so each channel costs its pending bytes rather than a buffer of its own.
+    let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
     /// Key exchange, host key, cipher and MAC, set once before `start` returns.
     private(set) var negotiatedMethods = ""
     /// The monotonic time of the current loop turn, in nanoseconds.
@@ -61,6 +64,7 @@ final class SessionLoop: @unchecked Sendable {
         close(wakePipe.read)
         close(wakePipe.write)
         traffic.deallocate()
+        scratch.deallocate()
     }
 
     /// Starts the session thread, which connects, verifies and authenticates before this returns.

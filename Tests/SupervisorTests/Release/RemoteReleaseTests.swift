@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 
 @testable import ReleaseSupervisor
@@ -102,6 +103,18 @@ struct RemoteReleaseTests {
         let left = try FileManager.default.contentsOfDirectory(atPath: fixture.basePath)
         #expect(left.isEmpty, "left on the host: \(left)")
         #expect(try await remote.registration() == nil)
+    }
+
+    @Test("a host with no EPMD listening (no node has run there yet) has the release not running, not unreachable")
+    func hostWithoutEPMD() async throws {
+        let fixture = try await RemoteReleaseFixture.start()
+        defer { fixture.stop() }
+        var host = fixture.host
+        host.epmdPort = try freeLoopbackPort()
+        let remote = RemoteRelease(
+            release: fixture.release(), host: host, ssh: try await fixture.server.connect(), logger: Logger(label: "test"))
+        #expect(try await remote.registration() == nil)
+        #expect(try await remote.initializeState().state.status == .notRunning)
     }
 
     @Test("a release that crashes at boot: start timeout with the tail of its log")
