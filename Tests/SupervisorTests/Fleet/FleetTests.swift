@@ -1,0 +1,183 @@
+import Foundation
+import Testing
+
+/// The daemon against several hosts, each a network namespace with its own sshd, host name, file system under
+/// the base path and EPMD (`TestHosts`); the daemon runs in a namespace of its own on the same bridge.
+@Suite("a fleet of test hosts in network namespaces", .serialized)
+struct FleetTests {
+    @Test(
+        "3 hosts × 2 releases deployed from the registry: status --json shows all six running with their versions",
+        .enabled(if: TestHosts.isAvailable, "\(TestHosts.unavailableReason ?? "")"),
+        .timeLimit(.minutes(5)))
+    func fleet() async throws {
+        let hosts = try TestHosts(count: 3)
+        defer { hosts.tearDown() }
+        let directory = hosts.directory
+        let releases = ["service_app", "app2"]
+        try await storeReleases(releases, in: directory)
+        try writeConfig(hosts: hosts, releases: releases)
+
+        let daemon = try startDaemon(hosts)
+        defer { daemon.stop() }
+
+        var rows = try await allRunning(6, hosts, daemon)
+        for release in releases {
+            for number in 1...3 {
+                let row = rows.first { $0["release"] as? String == release && $0["host"] as? String == "host\(number)" }
+                #expect(row?["version"] as? String == "0.1.0", "\(release) on host\(number): \(String(describing: row))")
+                #expect(row?["node"] as? String == "\(release)@host\(number)")
+                // The release really runs on that host: its own file system there holds the installed version.
+                #expect(FileManager.default.fileExists(
+                    atPath: directory.file("host\(number)/opt/\(release)/0.1.0/bin/\(release)")))
+            }
+        }
+        // Six distinct OS processes, one per (release, host).
+        let pids = Set(rows.compactMap { $0["os_pid"] as? Int })
+        #expect(pids.count == 6)
+        #expect(daemon.isRunning)
+
+        // The daemon is killed and started again: it re-adopts every release and restarts none.
+        daemon.signal(SIGKILL)
+        _ = try await offload { daemon.waitForExit() }
+        let restarted = try startDaemon(hosts, log: "daemon-2.log")
+        defer { restarted.stop() }
+        rows = try await allRunning(6, hosts, restarted)
+        #expect(Set(rows.compactMap { $0["os_pid"] as? Int }) == pids)
+        #expect(rows.allSatisfy { $0["restarts"] as? Int == 0 }, "\(rows)")
+    }
+
+    @Test(
+        "a silent partition: the host's releases turn unreachable in time, the others stay running, and come back unrestarted",
+        .enabled(if: TestHosts.isAvailable, "\(TestHosts.unavailableReason ?? "")"),
+        .timeLimit(.minutes(5)))
+    func silentPartition() async throws {
+        let hosts = try TestHosts(count: 2)
+        defer { hosts.tearDown() }
+        try await storeReleases(["service_app"], in: hosts.directory)
+        try writeConfig(hosts: hosts, releases: ["service_app"])
+        let daemon = try startDaemon(hosts)
+        defer { daemon.stop() }
+        let before = try await allRunning(2, hosts, daemon)
+        let cutPid = try #require(row(before, host: 2)?["os_pid"] as? Int)
+        let otherPid = try #require(row(before, host: 1)?["os_pid"] as? Int)
+
+        // No FIN, no RST: the link just goes quiet. keepalive 2 s × 3 and a 5 s tick timeout bound the detection.
+        try hosts.setLink(2, up: false)
+        let cut = ContinuousClock.now
+        let socket = hosts.directory.file("control.sock")
+        var rows: [[String: Any]] = []
+        var otherStayed = true
+        let unreachable = await eventually(timeout: .seconds(20), every: .milliseconds(200)) {
+            rows = (try? await status(socket: socket)) ?? []
+            if row(rows, host: 1)?["status"] as? String != "running" { otherStayed = false }
+            return row(rows, host: 2)?["status"] as? String == "unreachable"
+        }
+        let detection = ContinuousClock.now - cut
+        #expect(unreachable, "\(rows)")
+        #expect(detection <= .seconds(10), "unreachable after \(detection)")
+        #expect(otherStayed, "host1 left running during the partition: \(rows)")
+        #expect(row(rows, host: 1)?["os_pid"] as? Int == otherPid)
+
+        // The link comes back: reconnected, the same OS process, no restart.
+        try hosts.setLink(2, up: true)
+        let after = try await allRunning(2, hosts, daemon)
+        #expect(row(after, host: 2)?["os_pid"] as? Int == cutPid)
+        #expect(row(after, host: 2)?["restarts"] as? Int == 0)
+    }
+
+    private func row(_ rows: [[String: Any]], host: Int) -> [String: Any]? {
+        rows.first { $0["host"] as? String == "host\(host)" }
+    }
+
+    /// `controlnode run` in the daemon's namespace.
+    private func startDaemon(_ hosts: TestHosts, log: String = "daemon.log") throws -> TestProcess {
+        try TestProcess(
+            "/usr/bin/ip",
+            ["netns", "exec", hosts.daemonNamespace, controlnodeExecutable(), "run", "--config",
+             hosts.directory.file("controlnode.toml"), "--log-target", "stderr"],
+            logPath: hosts.directory.file(log), name: "controlnode")
+    }
+
+    /// Waits until `count` rows all say running, and returns them.
+    private func allRunning(_ count: Int, _ hosts: TestHosts, _ daemon: TestProcess) async throws -> [[String: Any]] {
+        var rows: [[String: Any]] = []
+        let running = await eventually(timeout: .seconds(180), every: .milliseconds(250)) {
+            rows = (try? await status(socket: hosts.directory.file("control.sock"))) ?? []
+            return rows.count == count && rows.allSatisfy { $0["status"] as? String == "running" }
+        }
+        try #require(running, "\(rows)\n\(daemon.log.suffix(3000))")
+        return rows
+    }
+
+    /// The fixture release, and copies of it under other names (bin/NAME; started with RELEASE_NODE=NAME),
+    /// stored in the daemon's registry with its own CLI.
+    private func storeReleases(_ names: [String], in directory: TemporaryDirectory) async throws {
+        let tarball = try await ReleaseFixture.tarball("0.1.0")
+        let unpacked = directory.file("unpacked")
+        try FileManager.default.createDirectory(atPath: unpacked, withIntermediateDirectories: true)
+        try checked(runCommand("/bin/tar", ["-xzf", tarball, "-C", unpacked]))
+        var current = ReleaseFixture.name
+        for name in names {
+            var source = tarball
+            if name != current {
+                try FileManager.default.moveItem(atPath: "\(unpacked)/bin/\(current)", toPath: "\(unpacked)/bin/\(name)")
+                current = name
+                source = directory.file("\(name)-0.1.0.tar.gz")
+                try checked(runCommand("/bin/tar", ["-czf", source, "-C", unpacked, "."]))
+            }
+            try checked(runCommand(
+                controlnodeExecutable(), ["registry", "add", source, "--registry", directory.file("registry")]))
+        }
+    }
+
+    private func writeConfig(hosts: TestHosts, releases: [String]) throws {
+        let directory = hosts.directory
+        try directory.write("cookie", "fleet-\(UInt64.random(in: 0...UInt64.max))\n", mode: 0o600)
+        var text = """
+            [daemon]
+            control_socket = "\(directory.file("control.sock"))"
+            registry = "\(directory.file("registry"))"
+            known_hosts = "\(hosts.knownHosts)"
+            keepalive_interval = "2s"
+            tick_timeout = "5s"
+
+            """
+        for number in 1...hosts.count {
+            text += """
+
+                [hosts.host\(number)]
+                address = "\(hosts.address(number))"
+                port = 22
+                user = "root"
+                identity_file = "\(hosts.clientKey)"
+
+                """
+        }
+        let hostList = (1...hosts.count).map { "\"host\($0)\"" }.joined(separator: ", ")
+        for release in releases {
+            text += """
+
+                [releases.\(release)]
+                base_path = "\(directory.file("opt/\(release)"))"
+                cookie_file = "\(directory.file("cookie"))"
+                hosts = [\(hostList)]
+                version = "0.1.0"
+                mode = "manage"
+                start_timeout = "60s"
+                env = { RELEASE_NODE = "\(release)" }
+
+                """
+        }
+        try directory.write("controlnode.toml", text, mode: 0o644)
+    }
+
+    private func status(socket: String) async throws -> [[String: Any]] {
+        let result = try await offload { try runCommand(controlnodeExecutable(), ["status", "--json", "--socket", socket]) }
+        guard result.status == 0 else { return [] }
+        return try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]] ?? []
+    }
+
+    private func checked(_ result: (status: Int32, output: String)) throws {
+        guard result.status == 0 else { throw FixtureError("command failed: \(result.output)") }
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+
+/// Test hosts as network namespaces (`scripts/test-hosts.sh`): a bridge, a namespace for the daemon at
+/// 198.18.0.2 and N hosts at 198.18.0.11, .12, ..., each with its own sshd, host name (hostN) and, once a release
+/// runs there, its own EPMD. Nothing of it exists on the machine's own interfaces; `tearDown()` removes every
+/// namespace, link and process, and `deinit` does too when a test fails before it.
+final class TestHosts: @unchecked Sendable {
+    // @unchecked: set up once; `tornDown` is only read and written by tearDown, called from one task at a time.
+    /// Why namespaces cannot be made here, or nil when they can.
+    static let unavailableReason: String? = {
+        if geteuid() != 0 { return "needs root to create network namespaces" }
+        for tool in ["/usr/bin/ip", "/usr/bin/unshare", "/usr/sbin/sshd", "/usr/bin/ssh-keygen"]
+        where !FileManager.default.isExecutableFile(atPath: tool) {
+            return "\(tool) is missing (apt-get install iproute2 util-linux openssh-server)"
+        }
+        let probe = "cnprobe\(getpid())"
+        guard let (status, output) = try? runCommand("/usr/bin/ip", ["netns", "add", probe]), status == 0 else {
+            return "cannot create a network namespace here (ip netns add failed)"
+        }
+        _ = output
+        _ = try? runCommand("/usr/bin/ip", ["netns", "del", probe])
+        return nil
+    }()
+
+    static var isAvailable: Bool { unavailableReason == nil }
+
+    let prefix: String
+    let count: Int
+    let directory: TemporaryDirectory
+    private var tornDown = false
+
+    private static var script: String { PackagingTests.repository + "/scripts/test-hosts.sh" }
+
+    /// Creates `count` hosts.
+    init(count: Int) throws {
+        prefix = "cn\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
+        self.count = count
+        directory = try TemporaryDirectory(prefix: "controlnode-hosts")
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory.path)
+        let (status, output) = try runCommand("/bin/bash", [Self.script, "up", prefix, "\(count)", directory.path])
+        guard status == 0 else {
+            tearDown()
+            throw FixtureError("could not create the test hosts: \(output)")
+        }
+    }
+
+    deinit { tearDown() }
+
+    /// The address of host `number` (1-based).
+    func address(_ number: Int) -> String { "198.18.0.\(10 + number)" }
+    /// The client key every host accepts for root.
+    var clientKey: String { directory.file("id_ed25519") }
+    /// A known_hosts file with every host's key.
+    var knownHosts: String { directory.file("known_hosts") }
+    /// The namespace the daemon runs in.
+    var daemonNamespace: String { "\(prefix)-d" }
+
+    /// Takes host `number`'s link down (a silent partition) or up again.
+    func setLink(_ number: Int, up: Bool) throws {
+        let (status, output) = try runCommand("/bin/bash", [Self.script, "link", prefix, "\(number)", up ? "up" : "down"])
+        guard status == 0 else { throw FixtureError("could not set the link of host \(number): \(output)") }
+    }
+
+    /// Runs `command` in host `number`'s network namespace.
+    func run(onHost number: Int, _ command: String) throws -> (status: Int32, output: String) {
+        try runCommand("/usr/bin/ip", ["netns", "exec", "\(prefix)-h\(number)", "/bin/sh", "-c", command])
+    }
+
+    /// Kills every process in the namespaces and deletes them.
+    func tearDown() {
+        guard !tornDown else { return }
+        tornDown = true
+        _ = try? runCommand("/bin/bash", [Self.script, "down", prefix])
+        directory.remove()
+    }
+}
