@@ -13,6 +13,8 @@
 #       Kills every process in the namespaces (they are all the test's) and deletes the namespaces and their links.
 #   test-hosts.sh link PREFIX N up|down
 #       Takes host N's link to the bridge up or down: down is a silent partition (no FIN, no RST).
+#   test-hosts.sh sshd PREFIX N DIR
+#       Starts host N's sshd again (same host key, host name and file system), after a test killed it.
 set -euo pipefail
 
 address_of() { echo "198.18.0.$((10 + $1))"; }
@@ -48,7 +50,11 @@ start_sshd() {
     local prefix=$1 n=$2 dir=$3/host$2 address
     address=$(address_of "$n")
     mkdir -p "$dir/opt" "$3/opt"
-    ssh-keygen -q -t ed25519 -N '' -f "$dir/host_key" -C "host$n"
+    local fresh=false
+    if [ ! -e "$dir/host_key" ]; then
+        fresh=true
+        ssh-keygen -q -t ed25519 -N '' -f "$dir/host_key" -C "host$n"
+    fi
     cp "$3/id_ed25519.pub" "$dir/authorized_keys"
     cat > "$dir/sshd_config" <<CONF
 ListenAddress $address:22
@@ -71,7 +77,7 @@ CONF
         ip netns exec "$prefix-h$n" ss -ltn "sport = :22" | grep -q LISTEN && break
         sleep 0.02
     done
-    echo "$address $(cut -d' ' -f1,2 "$dir/host_key.pub")" >> "$3/known_hosts"
+    if $fresh; then echo "$address $(cut -d' ' -f1,2 "$dir/host_key.pub")" >> "$3/known_hosts"; fi
 }
 
 down() {
@@ -92,5 +98,6 @@ case "${1:-}" in
     up) up "$2" "$3" "$4" ;;
     down) down "$2" ;;
     link) link "$2" "$3" "$4" ;;
-    *) echo "usage: test-hosts.sh up PREFIX COUNT DIR | down PREFIX | link PREFIX N up|down" >&2; exit 2 ;;
+    sshd) start_sshd "$2" "$3" "$4" ;;
+    *) echo "usage: test-hosts.sh up PREFIX COUNT DIR | down PREFIX | link PREFIX N up|down | sshd PREFIX N DIR" >&2; exit 2 ;;
 esac

@@ -85,8 +85,75 @@ struct FleetTests {
         #expect(row(after, host: 2)?["restarts"] as? Int == 0)
     }
 
-    private func row(_ rows: [[String: Any]], host: Int) -> [String: Any]? {
-        rows.first { $0["host"] as? String == "host\(host)" }
+    @Test(
+        "crashes: a killed release is restarted, a killed sshd is reconnected, a rebooted host gets manage releases back and observe ones left alone",
+        .enabled(if: TestHosts.isAvailable, "\(TestHosts.unavailableReason ?? "")"),
+        .timeLimit(.minutes(5)))
+    func crashes() async throws {
+        let hosts = try TestHosts(count: 2)
+        defer { hosts.tearDown() }
+        try await storeReleases(["service_app", "app2"], in: hosts.directory)
+        try writeConfig(hosts: hosts, releases: ["service_app", "app2"], placement: ["app2": [1]])
+        let daemon = try startDaemon(hosts)
+        defer { daemon.stop() }
+        let socket = hosts.directory.file("control.sock")
+        var rows = try await allRunning(3, hosts, daemon)
+
+        // kill -9 of a release: restarted under the policy.
+        let killed = try #require(row(rows, "service_app", host: 2)?["os_pid"] as? Int)
+        kill(Int32(killed), SIGKILL)
+        rows = try await waitFor(socket) {
+            let row = self.row($0, "service_app", host: 2)
+            return row?["status"] as? String == "running" && (row?["os_pid"] as? Int).map { $0 != killed } == true
+        }
+        let restarted = try #require(row(rows, "service_app", host: 2))
+        #expect((restarted["restarts"] as? Int ?? 0) >= 1, "\(restarted)")
+        let restartedPid = try #require(restarted["os_pid"] as? Int)
+
+        // kill -9 of the host's sshd: the release is not touched, and is reconnected once sshd is back.
+        try hosts.kill(onHost: 2)
+        rows = try await waitFor(socket) { self.row($0, "service_app", host: 2)?["status"] as? String == "unreachable" }
+        try hosts.startSSHD(onHost: 2)
+        rows = try await waitFor(socket) { self.row($0, "service_app", host: 2)?["status"] as? String == "running" }
+        #expect(row(rows, "service_app", host: 2)?["os_pid"] as? Int == restartedPid)
+
+        // app2 goes to observe mode by a reload; then host 1 reboots (every process killed, sshd started again).
+        try writeConfig(hosts: hosts, releases: ["service_app", "app2"], placement: ["app2": [1]], modes: ["app2": "observe"])
+        let reload = try await offload { try runCommand(controlnodeExecutable(), ["reload", "--socket", socket]) }
+        #expect(reload.status == 0, "\(reload.output)")
+        let beforeReboot = try #require(row(rows, "service_app", host: 1)?["os_pid"] as? Int)
+        try hosts.kill(onHost: 1, everything: true)
+        try hosts.startSSHD(onHost: 1)
+        rows = try await waitFor(socket) {
+            let row = self.row($0, "service_app", host: 1)
+            return row?["status"] as? String == "running" && (row?["os_pid"] as? Int).map { $0 != beforeReboot } == true
+        }
+        let observed = row(rows, "app2", host: 1)
+        #expect(observed?["status"] as? String == "not_running", "\(String(describing: observed))")
+        #expect(observed?["mode"] as? String == "observe")
+        // Left alone: it does not come back within a few seconds more (a manage release was back within two).
+        let startedAgain = await eventually(timeout: .seconds(4), every: .milliseconds(250)) {
+            (try? await status(socket: socket)).map { self.row($0, "app2", host: 1)?["status"] as? String } == "running"
+        }
+        #expect(!startedAgain)
+        #expect(daemon.isRunning)
+    }
+
+    private func row(_ rows: [[String: Any]], _ release: String = "service_app", host: Int) -> [String: Any]? {
+        rows.first { $0["host"] as? String == "host\(host)" && $0["release"] as? String == release }
+    }
+
+    /// Polls `status --json` until `condition` holds (60 s at most), and returns the rows that satisfied it.
+    private func waitFor(_ socket: String, _ condition: @escaping @Sendable ([[String: Any]]) -> Bool) async throws
+        -> [[String: Any]]
+    {
+        var rows: [[String: Any]] = []
+        let met = await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
+            rows = (try? await status(socket: socket)) ?? []
+            return condition(rows)
+        }
+        try #require(met, "\(rows)")
+        return rows
     }
 
     /// `controlnode run` in the daemon's namespace.
@@ -130,9 +197,14 @@ struct FleetTests {
         }
     }
 
-    private func writeConfig(hosts: TestHosts, releases: [String]) throws {
+    /// Every release on every host unless `placement` names the hosts (by number); manage mode unless `modes` says.
+    private func writeConfig(
+        hosts: TestHosts, releases: [String], placement: [String: [Int]] = [:], modes: [String: String] = [:]
+    ) throws {
         let directory = hosts.directory
-        try directory.write("cookie", "fleet-\(UInt64.random(in: 0...UInt64.max))\n", mode: 0o600)
+        if !FileManager.default.fileExists(atPath: directory.file("cookie")) {
+            try directory.write("cookie", "fleet-\(UInt64.random(in: 0...UInt64.max))\n", mode: 0o600)
+        }
         var text = """
             [daemon]
             control_socket = "\(directory.file("control.sock"))"
@@ -153,8 +225,8 @@ struct FleetTests {
 
                 """
         }
-        let hostList = (1...hosts.count).map { "\"host\($0)\"" }.joined(separator: ", ")
         for release in releases {
+            let hostList = (placement[release] ?? Array(1...hosts.count)).map { "\"host\($0)\"" }.joined(separator: ", ")
             text += """
 
                 [releases.\(release)]
@@ -162,7 +234,7 @@ struct FleetTests {
                 cookie_file = "\(directory.file("cookie"))"
                 hosts = [\(hostList)]
                 version = "0.1.0"
-                mode = "manage"
+                mode = "\(modes[release] ?? "manage")"
                 start_timeout = "60s"
                 env = { RELEASE_NODE = "\(release)" }
 

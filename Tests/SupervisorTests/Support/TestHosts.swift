@@ -61,6 +61,22 @@ final class TestHosts: @unchecked Sendable {
         guard status == 0 else { throw FixtureError("could not set the link of host \(number): \(output)") }
     }
 
+    /// Kills host `number`'s sshd (the listener and its sessions) with SIGKILL; with `everything`, every process
+    /// on the host, its releases included, as a reboot would.
+    func kill(onHost number: Int, everything: Bool = false) throws {
+        let (_, listing) = try runCommand("/usr/bin/ip", ["netns", "pids", "\(prefix)-h\(number)"])
+        for pid in listing.split(whereSeparator: \.isNewline).compactMap({ Int32($0) }) {
+            let command = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? ""
+            if everything || command.hasPrefix("sshd") { Glibc.kill(pid, SIGKILL) }
+        }
+    }
+
+    /// Starts host `number`'s sshd again, with the same key, name and file system.
+    func startSSHD(onHost number: Int) throws {
+        let (status, output) = try runCommand("/bin/bash", [Self.script, "sshd", prefix, "\(number)", directory.path])
+        guard status == 0 else { throw FixtureError("could not start the sshd of host \(number): \(output)") }
+    }
+
     /// Runs `command` in host `number`'s network namespace.
     func run(onHost number: Int, _ command: String) throws -> (status: Int32, output: String) {
         try runCommand("/usr/bin/ip", ["netns", "exec", "\(prefix)-h\(number)", "/bin/sh", "-c", command])
