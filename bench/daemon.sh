@@ -17,22 +17,11 @@ cd "$here/.."
 # Built as packaging/install.sh builds it (the Swift runtime linked in).
 swift build -c release --product controlnode --static-swift-stdlib --scratch-path .build/static >&2
 controlnode="$PWD/.build/static/release/controlnode"
-work=$(mktemp -d /tmp/controlnode-bench-daemon.XXXXXX)
-pids=()
-cleanup() {
-    for pid in $(pgrep -f "$work/" || true); do kill -KILL "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
 . "$here/../scripts/loopback-host.sh"
+workspace bench-daemon
 
 # The fixture release, built the way the tests build it, stored in a registry by the daemon's own CLI.
-cp -r "$here/../Tests/Fixtures/service_app" "$work/src"
-(cd "$work/src" && MIX_ENV=prod MIX_HOME="$work/mix" HEX_OFFLINE=1 SERVICE_APP_VERSION=0.1.0 \
-    mix release --overwrite > "$work/mix.log" 2>&1)
+build_fixture_release 0.1.0
 start_sshd "$work"
 epmd_port=$(free_port)
 epmd -port "$epmd_port" -address 127.0.0.1 & pids+=($!)

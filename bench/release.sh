@@ -7,26 +7,13 @@ set -euo pipefail
 tool=${BENCH_TOOL:?run through bench/run.sh}
 runs=${BENCH_RUNS:-5}
 here=$(cd "$(dirname "$0")" && pwd)
-work=$(mktemp -d /tmp/controlnode-bench-release.XXXXXX)
-pids=()
-cleanup() {
-    for pid in $(pgrep -f "$work/" || true); do kill -KILL "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
 . "$here/../scripts/loopback-host.sh"
+workspace bench-release
 
 # The fixture release, built the way the tests build it.
-cp -r "$here/../Tests/Fixtures/service_app" "$work/src"
 mkdir -p "$work/registry-in"
-for version in 0.1.0; do
-    (cd "$work/src" && rm -rf _build && MIX_ENV=prod MIX_HOME="$work/mix" HEX_OFFLINE=1 SERVICE_APP_VERSION=$version \
-        mix release --overwrite > "$work/mix-$version.log" 2>&1)
-    cp "$work/src/_build/prod/service_app-$version.tar.gz" "$work/registry-in/"
-done
+build_fixture_release 0.1.0
+cp "$work/src/_build/prod/service_app-0.1.0.tar.gz" "$work/registry-in/"
 
 start_sshd "$work"
 port=$SSHD_PORT
@@ -38,7 +25,7 @@ cookie=$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
 # The base path is on the machine's disk unless BENCH_BASE_DIR names another place (a tmpfs such as /dev/shm,
 # to take the disk's file-creation cost out of the deploy figures). The extraction alone is timed beside it.
 base_dir=$(mktemp -d "${BENCH_BASE_DIR:-$work}/controlnode-bench-base.XXXXXX")
-trap 'for pid in $(pgrep -f "$base_dir/" || true); do kill -KILL "$pid" 2>/dev/null || true; done; cleanup; rm -rf "$base_dir"' EXIT
+trap 'for pid in $(pgrep -f "$base_dir/" || true); do kill -KILL "$pid" 2>/dev/null || true; done; workspace_cleanup; rm -rf "$base_dir"' EXIT
 extract_runs=()
 for _ in $(seq 1 "$runs"); do
     rm -rf "$base_dir/extract" && mkdir -p "$base_dir/extract"

@@ -1,9 +1,52 @@
-# Sourced by the demo and the benchmarks: a throw-away "host" on loopback.
+# Sourced by the demo, the benchmarks and the test hosts: a throw-away "host" on loopback.
+#   workspace NAME      makes a scratch directory $work (/tmp/controlnode-NAME.XXXXXX) and an empty `pids`
+#                       array, and traps EXIT to kill what runs from $work and what is in `pids`, then remove $work
+#   build_fixture_release VERSION
+#                       builds Tests/Fixtures/service_app with mix release into $work/src/_build/prod
+#   write_sshd_config DIR LISTEN
+#                       writes DIR/sshd_config: listening on LISTEN, keys and pid file in DIR, keys only
 #   free_port           prints a TCP port nothing listens on
 #   wait_port PORT      waits (up to 10 s) until something listens on PORT
 #   start_sshd DIR      generates keys in DIR, starts sshd on a free port of 127.0.0.1 (its pid is appended to
 #                       the caller's `pids` array) and sets SSHD_PORT, SSHD_KEY (client key) and
 #                       SSHD_KNOWN_HOSTS; the caller's EXIT trap stops what is in `pids`.
+
+workspace() {
+    work=$(mktemp -d "/tmp/controlnode-$1.XXXXXX")
+    pids=()
+    trap workspace_cleanup EXIT
+}
+
+workspace_cleanup() {
+    for pid in $(pgrep -f "$work/" || true); do kill -KILL "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+
+build_fixture_release() {
+    local source
+    source=$(cd "$(dirname "${BASH_SOURCE[0]}")/../Tests/Fixtures/service_app" && pwd)
+    [ -d "$work/src" ] || cp -r "$source" "$work/src"
+    (cd "$work/src" && rm -rf _build && MIX_ENV=prod MIX_HOME="$work/mix" HEX_OFFLINE=1 SERVICE_APP_VERSION=$1 \
+        mix release --overwrite > "$work/mix-$1.log" 2>&1)
+}
+
+write_sshd_config() {
+    cat > "$1/sshd_config" <<CONF
+ListenAddress $2
+HostKey $1/host_key
+PidFile $1/sshd.pid
+AuthorizedKeysFile $1/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+AllowTcpForwarding yes
+MaxStartups 100
+Subsystem sftp internal-sftp
+CONF
+}
 
 free_port() {
     local port
@@ -29,19 +72,7 @@ start_sshd() {
     cp "$dir/id_ed25519.pub" "$dir/authorized_keys"
     SSHD_PORT=$(free_port)
     mkdir -p /run/sshd
-    cat > "$dir/sshd_config" <<CONF
-ListenAddress 127.0.0.1:$SSHD_PORT
-HostKey $dir/host_key
-PidFile $dir/sshd.pid
-AuthorizedKeysFile $dir/authorized_keys
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-AllowTcpForwarding yes
-MaxStartups 100
-Subsystem sftp internal-sftp
-CONF
+    write_sshd_config "$dir" "127.0.0.1:$SSHD_PORT"
     /usr/sbin/sshd -D -f "$dir/sshd_config" -E "$dir/sshd.log" &
     pids+=($!)
     wait_port "$SSHD_PORT"

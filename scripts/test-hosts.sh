@@ -16,6 +16,7 @@
 #   test-hosts.sh sshd PREFIX N DIR
 #       Starts host N's sshd again (same host key, host name and file system), after a test killed it.
 set -euo pipefail
+. "$(dirname "$0")/loopback-host.sh"
 
 address_of() { echo "198.18.0.$((10 + $1))"; }
 
@@ -31,7 +32,7 @@ up() {
     : > "$dir/known_hosts"
     for n in $(seq 1 "$count"); do
         join "$prefix" "h$n" "$(address_of "$n")"
-        start_sshd "$prefix" "$n" "$dir"
+        start_host_sshd "$prefix" "$n" "$dir"
     done
 }
 
@@ -46,7 +47,7 @@ join() {
     ip -n "$prefix-$name" link set eth0 up
 }
 
-start_sshd() {
+start_host_sshd() {
     local prefix=$1 n=$2 dir=$3/host$2 address
     address=$(address_of "$n")
     mkdir -p "$dir/opt" "$3/opt"
@@ -56,19 +57,7 @@ start_sshd() {
         ssh-keygen -q -t ed25519 -N '' -f "$dir/host_key" -C "host$n"
     fi
     cp "$3/id_ed25519.pub" "$dir/authorized_keys"
-    cat > "$dir/sshd_config" <<CONF
-ListenAddress $address:22
-HostKey $dir/host_key
-PidFile $dir/sshd.pid
-AuthorizedKeysFile $dir/authorized_keys
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-AllowTcpForwarding yes
-MaxStartups 100
-Subsystem sftp internal-sftp
-CONF
+    write_sshd_config "$dir" "$address:22"
     mkdir -p /run/sshd
     ip netns exec "$prefix-h$n" unshare --uts --mount /bin/sh -c \
         "hostname host$n && mount --bind '$dir/opt' '$3/opt' && exec /usr/sbin/sshd -D -f '$dir/sshd_config' -E '$dir/sshd.log'" \
@@ -98,6 +87,6 @@ case "${1:-}" in
     up) up "$2" "$3" "$4" ;;
     down) down "$2" ;;
     link) link "$2" "$3" "$4" ;;
-    sshd) start_sshd "$2" "$3" "$4" ;;
+    sshd) start_host_sshd "$2" "$3" "$4" ;;
     *) echo "usage: test-hosts.sh up PREFIX COUNT DIR | down PREFIX | link PREFIX N up|down | sshd PREFIX N DIR" >&2; exit 2 ;;
 esac

@@ -105,6 +105,30 @@ struct RemoteReleaseTests {
         #expect(try await remote.registration() == nil)
     }
 
+    @Test(
+        "disk full during the upload: the host's reason, nothing left under the base path",
+        .enabled(if: geteuid() == 0, "needs root to mount a small tmpfs as the base path"))
+    func diskFull() async throws {
+        let fixture = try await RemoteReleaseFixture.start()
+        defer { fixture.stop() }
+        let small = fixture.basePath + "-small"
+        try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
+        let (mounted, output) = try runCommand("/bin/mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", small])
+        try #require(mounted == 0, "\(output)")
+        defer { _ = try? runCommand("/bin/umount", ["-l", small]) }
+        let remote = try await fixture.remote(fixture.release(basePath: small + "/service_app"))
+        await #expect {
+            _ = try await remote.deploy(try fixture.entry("0.1.0"))
+        } throws: { error in
+            guard let error = error as? ReleaseError else { return false }
+            return error.code == .hostCommandFailed && error.detail.contains("No space left on device")
+                && error.detail.contains("has room")
+        }
+        let left = try FileManager.default.contentsOfDirectory(atPath: small + "/service_app")
+        #expect(left.isEmpty, "left on the host: \(left)")
+        #expect(try await remote.registration() == nil)
+    }
+
     @Test("a host with no EPMD listening (no node has run there yet) has the release not running, not unreachable")
     func hostWithoutEPMD() async throws {
         let fixture = try await RemoteReleaseFixture.start()
