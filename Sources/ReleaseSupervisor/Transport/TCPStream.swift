@@ -126,7 +126,12 @@ public final class TCPStream: ImmediateWritableStream, PushReadableStream {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         shutdown(descriptor, Int32(SHUT_RDWR))
         monitor.deregister(descriptor, token: token)
-        pump.withLock { $0 }?.end()
+        // Handing the pump back breaks the cycle stream → pump → handler → reader → stream.
+        let pushing = pump.withLock { pump in
+            defer { pump = nil }
+            return pump
+        }
+        pushing?.end()
     }
 }
 
