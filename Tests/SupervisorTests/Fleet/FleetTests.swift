@@ -139,6 +139,53 @@ struct FleetTests {
         #expect(daemon.isRunning)
     }
 
+    @Test(
+        "bad hosts: a changed host key, a port that never speaks SSH, an EPMD port that answers garbage; the rest runs",
+        .enabled(if: TestHosts.isAvailable, "\(TestHosts.unavailableReason ?? "")"),
+        .timeLimit(.minutes(5)))
+    func badHosts() async throws {
+        let hosts = try TestHosts(count: 3)
+        defer { hosts.tearDown() }
+        let directory = hosts.directory
+        // host2 gets a new host key after its old one was recorded in known_hosts.
+        let known = try String(contentsOfFile: hosts.knownHosts, encoding: .utf8)
+        try hosts.kill(onHost: 2)
+        for file in ["host_key", "host_key.pub"] { try FileManager.default.removeItem(atPath: directory.file("host2/\(file)")) }
+        try hosts.startSSHD(onHost: 2)
+        try known.write(toFile: hosts.knownHosts, atomically: true, encoding: .utf8)
+        // host3 accepts TCP on port 22 and never says a word; host1 answers garbage on port 4400.
+        try hosts.kill(onHost: 3)
+        let silent = try hosts.serve(onHost: 3, port: 22, reply: nil, log: directory.file("silent.log"))
+        defer { silent.stop() }
+        let garbage = try hosts.serve(
+            onHost: 1, port: 4400, loopback: true, reply: "this is not epmd\n", log: directory.file("garbage.log"))
+        defer { garbage.stop() }
+
+        try await storeReleases(["service_app", "app2"], in: directory)
+        try writeConfig(hosts: hosts, releases: ["service_app", "app2"], placement: ["app2": [4]], extraHost: true)
+        let daemon = try startDaemon(hosts)
+        defer { daemon.stop() }
+        let socket = directory.file("control.sock")
+        let rows = try await waitFor(socket) { rows in
+            rows.count == 4 && self.row(rows, host: 1)?["status"] as? String == "running"
+                && [2, 3].allSatisfy { self.row(rows, host: $0)?["status"] as? String == "unreachable" }
+                && self.row(rows, "app2", host: 4)?["last_error"] as? String != nil
+        }
+        let changed = try #require(row(rows, host: 2)?["last_error"] as? String)
+        #expect(changed.contains("HOST KEY CHANGED") && changed.components(separatedBy: "SHA256:").count >= 3, "\(changed)")
+        let mute = try #require(row(rows, host: 3)?["last_error"] as? String)
+        #expect(mute.contains("198.18.0.13"), "\(mute)")
+        let epmd = try #require(row(rows, "app2", host: 4)?["last_error"] as? String)
+        #expect(epmd.contains("EPMD"), "\(epmd)")
+        #expect(row(rows, "app2", host: 4)?["status"] as? String != "running")
+        // Nothing was sent to the hosts that failed, and the daemon still answers and runs the good one.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.file("host2/opt")).isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.file("host3/opt")).isEmpty)
+        #expect(daemon.isRunning)
+        #expect(!daemon.log.contains(try String(contentsOfFile: directory.file("cookie"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)))
+    }
+
     private func row(_ rows: [[String: Any]], _ release: String = "service_app", host: Int) -> [String: Any]? {
         rows.first { $0["host"] as? String == "host\(host)" && $0["release"] as? String == release }
     }
@@ -198,8 +245,10 @@ struct FleetTests {
     }
 
     /// Every release on every host unless `placement` names the hosts (by number); manage mode unless `modes` says.
+    /// With `extraHost`, a host4 entry names host 1 again with EPMD on port 4400.
     private func writeConfig(
-        hosts: TestHosts, releases: [String], placement: [String: [Int]] = [:], modes: [String: String] = [:]
+        hosts: TestHosts, releases: [String], placement: [String: [Int]] = [:], modes: [String: String] = [:],
+        extraHost: Bool = false
     ) throws {
         let directory = hosts.directory
         if !FileManager.default.fileExists(atPath: directory.file("cookie")) {
@@ -222,6 +271,18 @@ struct FleetTests {
                 port = 22
                 user = "root"
                 identity_file = "\(hosts.clientKey)"
+
+                """
+        }
+        if extraHost {
+            text += """
+
+                [hosts.host4]
+                address = "\(hosts.address(1))"
+                port = 22
+                user = "root"
+                identity_file = "\(hosts.clientKey)"
+                epmd_port = 4400
 
                 """
         }

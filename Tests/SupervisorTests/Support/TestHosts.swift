@@ -77,6 +77,26 @@ final class TestHosts: @unchecked Sendable {
         guard status == 0 else { throw FixtureError("could not start the sshd of host \(number): \(output)") }
     }
 
+    /// A listener on host `number`'s address (or `loopback`, its 127.0.0.1) and `port` that accepts every
+    /// connection and writes `reply` to it (nothing when nil), then keeps it open: a port that speaks the wrong
+    /// protocol, or none.
+    func serve(onHost number: Int, port: UInt16, loopback: Bool = false, reply: String?, log: String) throws -> TestProcess {
+        let program = """
+            import socket, threading
+            s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("\(loopback ? "127.0.0.1" : address(number))", \(port))); s.listen(64)
+            held = []
+            while True:
+                c, _ = s.accept(); held.append(c)
+                \(reply.map { "c.sendall(\($0.debugDescription).encode())" } ?? "pass")
+            """
+        let process = try TestProcess(
+            "/usr/bin/ip", ["netns", "exec", "\(prefix)-h\(number)", "python3", "-c", program], logPath: log,
+            name: "listener")
+        let (_, _) = try run(onHost: number, "for i in $(seq 200); do ss -ltn 'sport = :\(port)' | grep -q LISTEN && exit 0; sleep 0.02; done; exit 1")
+        return process
+    }
+
     /// Runs `command` in host `number`'s network namespace.
     func run(onHost number: Int, _ command: String) throws -> (status: Int32, output: String) {
         try runCommand("/usr/bin/ip", ["netns", "exec", "\(prefix)-h\(number)", "/bin/sh", "-c", command])
