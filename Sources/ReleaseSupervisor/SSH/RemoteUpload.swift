@@ -26,42 +26,12 @@ extension SSHConnection {
     public func upload(localPath: String, to remotePath: String, mode: Int = 0o644, knownSHA256: String? = nil)
         async throws(SSHError) -> UploadResult
     {
-        try await upload(localPath: localPath, to: remotePath, mode: mode, knownSHA256: knownSHA256, followUp: nil).0
-    }
-
-    /// Uploads as `upload(localPath:to:mode:knownSHA256:)` does, then runs `script` on the host in the same
-    /// command that verified and renamed the file (one round trip fewer), with `input` on its stdin.
-    ///
-    /// - Returns: the upload and the script's result; a script that fails is reported in the result (its exit
-    ///   status is shifted above 63 when below it), not thrown.
-    public func upload(
-        localPath: String, to remotePath: String, mode: Int = 0o644, knownSHA256: String? = nil, thenRun script: String,
-        input: [UInt8] = [], timeout: Duration = .seconds(600)
-    ) async throws(SSHError) -> (UploadResult, ExecResult) {
-        let (uploaded, result) = try await upload(
-            localPath: localPath, to: remotePath, mode: mode, knownSHA256: knownSHA256,
-            followUp: (script, input, timeout))
-        return (uploaded, result!)
-    }
-
-    private func upload(
-        localPath: String, to remotePath: String, mode: Int, knownSHA256: String?,
-        followUp: (script: String, input: [UInt8], timeout: Duration)?
-    ) async throws(SSHError) -> (UploadResult, ExecResult?) {
         let endpoint = settings.endpoint
         guard remotePath.hasPrefix("/"), !remotePath.hasSuffix("/") else {
             throw SSHError(.uploadFailed, host: endpoint, detail: "remote path \(remotePath) must be an absolute file path")
         }
-        let descriptor = open(localPath, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw SSHError(
-                .localFileUnreadable, host: endpoint,
-                detail: "cannot open \(localPath): \(SystemCallError(call: "open", errno: errno))")
-        }
+        let (descriptor, size) = try openLocalFile(localPath)
         defer { Glibc.close(descriptor) }
-        var info = stat()
-        fstat(descriptor, &info)
-        let size = Int(info.st_size)
 
         let parent = String(remotePath[..<remotePath.lastIndex(of: "/")!])
         let name = String(remotePath[remotePath.index(after: remotePath.lastIndex(of: "/")!)...])
@@ -80,30 +50,19 @@ extension SSHConnection {
             _ = try? await execute("rm -f -- \(ShellQuote.quote(temporary))")
             throw SSHError(.localFileUnreadable, host: endpoint, detail: "cannot read \(localPath) to checksum it")
         }
-        let result = try await verifyAndRename(temporary: temporary, to: remotePath, expected: expected, followUp: followUp)
-        return (UploadResult(remotePath: remotePath, size: size, sha256: expected), result)
+        try await verifyAndRename(temporary: temporary, to: remotePath, expected: expected)
+        return UploadResult(remotePath: remotePath, size: size, sha256: expected)
     }
 
     /// One command on the host: checksum the temporary file, and rename it only if the checksum matches.
     /// OpenSSL's digest is used when the host has it (several times faster than coreutils' sha256sum on CPUs
     /// with SHA extensions); sha256sum otherwise. Both print the hex digest first.
-    private func verifyAndRename(
-        temporary: String, to remotePath: String, expected: String,
-        followUp: (script: String, input: [UInt8], timeout: Duration)?
-    ) async throws(SSHError) -> ExecResult? {
-        var script = Self.verifyAndRenameScript(temporary: ShellQuote.quote(temporary), to: remotePath, expected: expected)
-        if let followUp {
-            // The follow-up's own failures are shifted above the verification's exit codes (3 to 5).
-            script += "\n(\n\(followUp.script)\n)\ncode=$?\n"
-                + "[ $code -eq 0 ] || exit $(( code < 64 ? code + 64 : code ))\n"
-        }
-        let result = try await execute(
-            script, input: followUp?.input ?? [], timeout: max(followUp?.timeout ?? .seconds(600), .seconds(600)))
+    private func verifyAndRename(temporary: String, to remotePath: String, expected: String) async throws(SSHError) {
+        let script = Self.verifyAndRenameScript(temporary: ShellQuote.quote(temporary), to: remotePath, expected: expected)
+        let result = try await execute(script, timeout: .seconds(600))
         switch result.exit {
         case .status(0):
-            return followUp == nil ? nil : result
-        case .status(let code) where code >= 64 && followUp != nil:
-            return ExecResult(stdout: result.stdout, stderr: result.stderr, exit: .status(code >= 128 ? code : code - 64))
+            return
         case .status(5):
             let remote = result.stdoutText.split(separator: " ").first.map(String.init) ?? "?"
             throw SSHError(
@@ -139,20 +98,26 @@ extension SSHConnection {
     public func execute(_ command: String, input: [UInt8], thenFileAt localPath: String, timeout: Duration)
         async throws(SSHError) -> ExecResult
     {
-        let descriptor = open(localPath, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw SSHError(
-                .localFileUnreadable, host: settings.endpoint,
-                detail: "cannot open \(localPath): \(SystemCallError(call: "open", errno: errno))")
-        }
+        let (descriptor, size) = try openLocalFile(localPath)
         defer { Glibc.close(descriptor) }
-        var info = stat()
-        fstat(descriptor, &info)
-        let file = FileInput(descriptor: descriptor, size: Int(info.st_size), description: localPath)
+        let file = FileInput(descriptor: descriptor, size: size, description: localPath)
         let result: Result<ExecResult, SSHError> = await withCheckedContinuation { continuation in
             submit(ExecOperation(command: command, input: input, file: file, timeout: timeout, continuation: continuation))
         }
         return try result.get()
+    }
+
+    /// Opens a local file for reading: its descriptor (the caller closes it) and its size.
+    private func openLocalFile(_ path: String) throws(SSHError) -> (descriptor: Int32, size: Int) {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw SSHError(
+                .localFileUnreadable, host: settings.endpoint,
+                detail: "cannot open \(path): \(SystemCallError(call: "open", errno: errno))")
+        }
+        var info = stat()
+        fstat(descriptor, &info)
+        return (descriptor, Int(info.st_size))
     }
 
     /// `/a`, `/a/b`, `/a/b/c` for `/a/b/c`.
