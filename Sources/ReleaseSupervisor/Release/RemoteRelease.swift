@@ -54,11 +54,7 @@ public struct RemoteRelease: Sendable {
             // Nothing listens on the EPMD port: no Erlang node runs on the host (a fresh host has no EPMD until
             // its first release starts one). Only a host that cannot be reached, or that forbids forwarding,
             // is unreachable.
-            if let ssh = error.underlyingError as? SSHError, ssh.code == .channelOpenFailed,
-                ssh.libssh2Message?.contains("connect failed") == true
-            {
-                return nil
-            }
+            if (error.underlyingError as? SSHError)?.targetRefusedConnection == true { return nil }
             throw self.error(.unreachable, "cannot ask EPMD on port \(host.epmdPort) of the host", error)
         }
     }

@@ -60,6 +60,13 @@ public struct SSHError: Error, Sendable, CustomStringConvertible {
         self.libssh2Message = libssh2Message
     }
 
+    /// Whether the server refused a channel because nothing accepted the connection at the channel's target
+    /// (SSH_OPEN_CONNECT_FAILED, which libssh2 reports only in its message), rather than because forwarding is
+    /// forbidden or the connection failed.
+    public var targetRefusedConnection: Bool {
+        code == .channelOpenFailed && libssh2Message?.contains("connect failed") == true
+    }
+
     /// One line: host, what failed, what to do, and libssh2's own words.
     public var description: String {
         var text = "ssh \(host): \(detail)"
