@@ -53,8 +53,6 @@ final class ExecOperation: SessionOperation, @unchecked Sendable {
     private var stdout: [UInt8] = []
     private var stderr: [UInt8] = []
     private var outcome: Result<ExecResult, SSHError>?
-    private static let chunk = 64 << 10
-    private lazy var readBuffer = [UInt8](unsafeUninitializedCapacity: Self.chunk) { _, count in count = Self.chunk }
 
     init(
         command: String, input: [UInt8], file: FileInput? = nil, timeout: Duration,
@@ -98,7 +96,7 @@ final class ExecOperation: SessionOperation, @unchecked Sendable {
             // A command that exits without reading all of its input (it failed) closes its side: what it said
             // matters more than the rest of the input, and writing on would only wait for a window that never
             // opens again.
-            if let error = drainOutput().error { return failed(loop, error, .execFailed, "reading the command's output") }
+            if let error = drainOutput(loop).error { return failed(loop, error, .execFailed, "reading the command's output") }
             if channel!.receivedEOF {
                 phase = .reading
                 return .progressed
@@ -149,7 +147,7 @@ final class ExecOperation: SessionOperation, @unchecked Sendable {
     }
 
     private func readOutput(_ loop: SessionLoop) -> StepResult {
-        let (moved, error) = drainOutput()
+        let (moved, error) = drainOutput(loop)
         if let error { return failed(loop, error, .execFailed, "reading the command's output") }
         if channel!.receivedEOF {
             phase = .closing
@@ -158,17 +156,19 @@ final class ExecOperation: SessionOperation, @unchecked Sendable {
         return moved ? .progressed : .wouldBlock
     }
 
-    /// Reads what stdout and stderr hold now; whether anything came, or the libssh2 error.
-    private func drainOutput() -> (moved: Bool, error: Int32?) {
+    /// Reads what stdout and stderr hold now, through the connection's shared read buffer; whether anything
+    /// came, or the libssh2 error.
+    private func drainOutput(_ loop: SessionLoop) -> (moved: Bool, error: Int32?) {
         var moved = false
         for stream in [Int32(0), Int32(1)] {
             while true {
-                let count = readBuffer.withUnsafeMutableBytes { channel!.read(stream: stream, into: $0) }
+                let count = channel!.read(stream: stream, into: loop.scratch)
                 if count > 0 {
+                    let bytes = UnsafeRawBufferPointer(rebasing: loop.scratch[0..<count])
                     if stream == 0 {
-                        stdout.append(contentsOf: readBuffer[0..<count])
+                        stdout.append(contentsOf: bytes)
                     } else {
-                        stderr.append(contentsOf: readBuffer[0..<count])
+                        stderr.append(contentsOf: bytes)
                     }
                     moved = true
                     continue

@@ -37,7 +37,7 @@ final class SessionLoop: @unchecked Sendable {
     private var openSlotHolder: ObjectIdentifier?
     private var probe: KeepaliveProbe?
     private let traffic: UnsafeMutablePointer<TrafficRecord>
-    /// One read buffer for every channel of the connection: they are all stepped on this thread, one at a
+    /// One read buffer for every channel and command of the connection: they are all stepped on this thread, one at a
     /// time, so each channel costs its pending bytes rather than a buffer of its own.
     let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
     /// Key exchange, host key, cipher and MAC, set once before `start` returns.
