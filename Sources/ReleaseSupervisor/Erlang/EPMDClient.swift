@@ -116,28 +116,17 @@ public struct EPMDClient: Sendable {
             throw DistributionError(.epmdFailed, node: host, "request too long")
         }
         // EPMD answers and closes at once; something else on its port may never close, so the answer has a deadline.
-        let outcome = await withTaskGroup(of: Result<[UInt8], DistributionError>?.self) { group in
-            group.addTask {
-                do {
-                    try await stream.write([UInt8(request.count >> 8), UInt8(request.count & 0xFF)] + request)
-                    var reader = PacketReader(stream: stream)
-                    return .success(try await reader.readToEnd(maximum: 1 << 20))
-                } catch {
-                    return .failure(DistributionError(.epmdFailed, node: host, "request failed", underlyingError: error))
-                }
+        let timedOut = DistributionError(
+            .epmdFailed, node: host, "no complete answer within \(timeout); is it EPMD that listens on that port?")
+        let outcome = await withStreamDeadline(timeout, closing: stream, timedOut: { timedOut }) {
+            () -> Result<[UInt8], DistributionError> in
+            do {
+                try await stream.write([UInt8(request.count >> 8), UInt8(request.count & 0xFF)] + request)
+                var reader = PacketReader(stream: stream)
+                return .success(try await reader.readToEnd(maximum: 1 << 20))
+            } catch {
+                return .failure(DistributionError(.epmdFailed, node: host, "request failed", underlyingError: error))
             }
-            group.addTask {
-                do { try await Task.sleep(for: timeout) } catch { return nil }
-                await stream.close()
-                return .failure(
-                    DistributionError(
-                        .epmdFailed, node: host,
-                        "no complete answer within \(timeout); is it EPMD that listens on that port?"))
-            }
-            var first: Result<[UInt8], DistributionError>?
-            while first == nil, let next = await group.next() { first = next }
-            group.cancelAll()
-            return first
         }
         guard let outcome else { throw DistributionError(.epmdFailed, node: host, "the request was cancelled") }
         return try outcome.get()

@@ -200,31 +200,20 @@ public final class DistributionConnection: Sendable {
         _ handshake: DistributionHandshake, over stream: any ByteStream, timeout: Duration, logger: Logger
     ) async throws(DistributionError) -> (DistributionHandshake.Outcome, PacketReader) {
         let node = handshake.peer.description
-        let result = await withTaskGroup(
-            of: Result<(DistributionHandshake.Outcome, PacketReader), DistributionError>?.self
-        ) { group in
-            group.addTask {
-                var reader = PacketReader(stream: stream)
-                do throws(DistributionError) {
-                    let outcome = try await handshake.perform(with: &reader)
-                    return .success((outcome, reader))
-                } catch {
-                    return .failure(error)
-                }
+        let timedOut = DistributionError(
+            .handshakeTimedOut, node: node,
+            "no handshake within \(timeout); is the port a distribution port, and the node responsive?")
+        let result = await withStreamDeadline(timeout, closing: stream, timedOut: { timedOut }) {
+            () -> Result<(DistributionHandshake.Outcome, PacketReader), DistributionError> in
+            var reader = PacketReader(stream: stream)
+            do throws(DistributionError) {
+                let outcome = try await handshake.perform(with: &reader)
+                return .success((outcome, reader))
+            } catch {
+                return .failure(error)
             }
-            group.addTask {
-                do { try await Task.sleep(for: timeout) } catch { return nil }
-                return .failure(
-                    DistributionError(
-                        .handshakeTimedOut, node: node,
-                        "no handshake within \(timeout); is the port a distribution port, and the node responsive?"))
-            }
-            var first: Result<(DistributionHandshake.Outcome, PacketReader), DistributionError>?
-            while first == nil, let next = await group.next() { first = next }
-            group.cancelAll()
-            if case .failure = first { await stream.close() }
-            return first
         }
+        if case .failure = result { await stream.close() }
         guard let result else {
             throw DistributionError(.connectionFailed, node: node, "the handshake was cancelled")
         }
