@@ -22,21 +22,10 @@ struct ConnectTests {
     func silentServer() async throws {
         let server = try await SSHServerFixture.start()
         defer { server.stop() }
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (listener, port) = try loopbackListener(backlog: 4)
         defer { close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) } }
-        listen(listener, 4)
-        var bound = sockaddr_in()
-        var boundLength = length
-        _ = withUnsafeMutablePointer(to: &bound) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &boundLength) }
-        }
         var settings = server.settings(connectTimeout: .seconds(1))
-        settings.port = UInt16(bigEndian: bound.sin_port)
+        settings.port = port
         let started = ContinuousClock.now
         await #expect {
             _ = try await server.connect(settings)
