@@ -27,7 +27,7 @@ enum ReleaseBench {
         var remote = RemoteRelease(release: release, host: host, ssh: ssh, logger: logger)
 
         var coldBoot: [Double] = [], untilStart: [Double] = [], deployed: [Double] = [], initialize: [Double] = []
-        var nodedown: [Double] = []
+        var nodedown: [Double] = [], socketClosed: [Double] = [], overhead: [Double] = []
         for _ in 0..<runs {
             // The release's own cold boot: bin/service_app daemon by hand over ssh, until it is in EPMD.
             let version = try await remote.deploy(entry)
@@ -63,10 +63,17 @@ enum ReleaseBench {
                     }
                 }
             }
+            let floor = state.distributionPort.flatMap { SocketCloseWatch(port: $0) }
             let killed = ContinuousClock.now
             kill(state.osPid!, SIGKILL)
             await watcher.value
-            if let at = down.withLock({ $0 }) { nodedown.append(seconds(at - killed)) }
+            if let at = down.withLock({ $0 }) {
+                nodedown.append(seconds(at - killed))
+                if let closedAt = try await floor?.closed() {
+                    socketClosed.append(seconds(closedAt - killed))
+                    overhead.append(seconds(at - closedAt))
+                }
+            }
             await link?.close()
         }
         try await actorScenarios(release: release, host: host, registry: registry, runs: runs, emit: { line in print(line) })
@@ -75,6 +82,10 @@ enum ReleaseBench {
         emit("deploy_until_booted", deployed, baseline: 1.287, note: "target <= cold boot + 0.3 s")
         emit("initialize_state", initialize, baseline: 0.346, note: "target <= 0.1 s")
         emit("kill9_to_nodedown", nodedown, baseline: 0.0099, note: "target median <= 5 ms")
+        emit("kill9_to_node_sockets_closed", socketClosed, baseline: nil,
+            note: "the floor: a plain TCP peer of the node on the same machine sees its socket close")
+        emit("node_sockets_closed_to_nodedown", overhead, baseline: nil,
+            note: "what sshd and controlnode add to the floor (per run)")
         await ssh.close()
     }
 
