@@ -38,11 +38,10 @@ extension SSHConnection {
         let temporary = "\(parent)/.\(name).upload-\(String(UInt64.random(in: 1...UInt64.max), radix: 16))"
 
         async let computedDigest = knownSHA256 == nil ? Self.sha256(of: descriptor, size: size) : nil
-        let written: Result<Void, SSHError> = await withCheckedContinuation { continuation in
-            submit(
-                SFTPWriteOperation(
-                    localDescriptor: descriptor, fileSize: size, directories: Self.ancestors(of: parent),
-                    remotePath: temporary, mode: mode, continuation: continuation))
+        let written = await inSession {
+            SFTPWriteOperation(
+                localDescriptor: descriptor, fileSize: size, directories: Self.ancestors(of: parent),
+                remotePath: temporary, mode: mode, continuation: $0)
         }
         let digest = await computedDigest ?? knownSHA256
         try written.get()
@@ -101,10 +100,9 @@ extension SSHConnection {
         let (descriptor, size) = try openLocalFile(localPath)
         defer { Glibc.close(descriptor) }
         let file = FileInput(descriptor: descriptor, size: size, description: localPath)
-        let result: Result<ExecResult, SSHError> = await withCheckedContinuation { continuation in
-            submit(ExecOperation(command: command, input: input, file: file, timeout: timeout, continuation: continuation))
-        }
-        return try result.get()
+        return try await inSession {
+            ExecOperation(command: command, input: input, file: file, timeout: timeout, continuation: $0)
+        }.get()
     }
 
     /// Opens a local file for reading: its descriptor (the caller closes it) and its size.

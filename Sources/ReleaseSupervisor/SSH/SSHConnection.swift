@@ -10,6 +10,8 @@ public final class SSHConnection: Sendable {
     private let loop: SessionLoop
     /// The one `hostname -s` in flight or done, shared by every caller on this connection.
     private let hostNameLookup = Mutex<Task<Result<String, SSHError>, Never>?>(nil)
+    /// Exec and SFTP channels open at once, bounded below the host's MaxSessions.
+    private let sessionSlots = SessionSlots()
 
     /// The settings the connection was made with.
     public var settings: SSHSettings { loop.settings }
@@ -39,10 +41,7 @@ public final class SSHConnection: Sendable {
     public func execute(_ command: String, input: [UInt8] = [], timeout: Duration = .seconds(60))
         async throws(SSHError) -> ExecResult
     {
-        let result: Result<ExecResult, SSHError> = await withCheckedContinuation { continuation in
-            loop.submit(ExecOperation(command: command, input: input, timeout: timeout, continuation: continuation))
-        }
-        return try result.get()
+        try await inSession { ExecOperation(command: command, input: input, timeout: timeout, continuation: $0) }.get()
     }
 
     /// Starts `command` on the host as a daemon: detached from the channel (new session, stdin from /dev/null,
@@ -126,6 +125,16 @@ public final class SSHConnection: Sendable {
 
     /// Submits work to the session thread (for the SSH layer's other files).
     func submit(_ operation: any SessionOperation) { loop.submit(operation) }
+
+    /// Runs an operation that opens a session channel (exec or SFTP) once a session slot is free; the
+    /// operation is made only then, so its timeout does not count the wait.
+    func inSession<T>(
+        _ make: @escaping (CheckedContinuation<Result<T, SSHError>, Never>) -> any SessionOperation
+    ) async -> Result<T, SSHError> {
+        await sessionSlots.withSlot {
+            await withCheckedContinuation { continuation in loop.submit(make(continuation)) }
+        }
+    }
     func wake() { loop.wake() }
 }
 

@@ -45,6 +45,20 @@ struct ExecTests {
         await connection.close()
     }
 
+    @Test("more commands at once than the host's MaxSessions (OpenSSH's default 10) all run: the rest wait for a slot")
+    func moreCommandsThanSessions() async throws {
+        let server = try await SSHServerFixture.start()
+        defer { server.stop() }
+        let connection = try await server.connect()
+        let results = try await withThrowingTaskGroup(of: ExecResult.self) { group in
+            for index in 0..<24 { group.addTask { try await connection.execute("sleep 0.2; echo \(index)") } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.count == 24)
+        #expect(Set(results.map(\.stdoutText)) == Set((0..<24).map { "\($0)\n" }))
+        await connection.close()
+    }
+
     @Test("a command that outlives its timeout is abandoned with a timeout error")
     func timeout() async throws {
         let server = try await SSHServerFixture.start()

@@ -45,7 +45,6 @@ final class SSHServerFixture: @unchecked Sendable {
             "StrictModes no",
             "PermitRootLogin prohibit-password",
             "AllowTcpForwarding yes",
-            "MaxSessions 200",
             "MaxStartups 200",
             "Subsystem sftp internal-sftp",
             "LogLevel VERBOSE",
