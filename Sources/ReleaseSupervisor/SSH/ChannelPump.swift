@@ -88,7 +88,11 @@ final class ChannelPump: SessionOperation, @unchecked Sendable {
     private func readInbound(_ loop: SessionLoop, _ handle: ChannelHandle) -> StepResult {
         var progressed = false
         while channel.state.withLock({ $0.inboundCount < SSHChannel.bufferLimit && !$0.remoteEOF }) {
+            if loop.inboundDrained && !handle.hasQueuedData && !handle.receivedEOF {
+                return progressed ? .progressed : .wouldBlock
+            }
             let count = handle.read(stream: 0, into: loop.scratch)
+            loop.inboundDrained = true
             if count == Int(LibSSH2Code.wouldBlock) { return progressed ? .progressed : .wouldBlock }
             if count < 0 { return fail(loop, Int32(count), "reading from the channel to \(host):\(port)") }
             let eof = count == 0 && handle.receivedEOF

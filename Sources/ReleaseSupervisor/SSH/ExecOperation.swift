@@ -74,8 +74,8 @@ final class ExecOperation: SessionOperation, @unchecked Sendable {
             // The caller hears of the timeout now; freeing the channel may wait for the remote command.
             _ = resume()
             if channel == nil && !loop.holdsOpenSlot(self) { return .finished }
-            // An open in progress is finished first (libssh2 keeps one open state per session), then freed.
-            if channel != nil { phase = .freeing }
+            // An open or exec request in progress is finished first (see `SessionLoop.acquireOpenSlot`), then freed.
+            if channel != nil && phase != .starting { phase = .freeing }
         }
         switch phase {
         case .opening:
@@ -83,14 +83,19 @@ final class ExecOperation: SessionOperation, @unchecked Sendable {
             guard let opened = loop.session.openChannel(type: "session") else {
                 return failed(loop, loop.session.lastErrorCode, .execFailed, "opening a channel for a command")
             }
-            loop.releaseOpenSlot(self)
             channel = opened
-            phase = outcome == nil ? .starting : .freeing
+            if outcome == nil {
+                phase = .starting
+            } else {
+                loop.releaseOpenSlot(self)
+                phase = .freeing
+            }
             return .progressed
         case .starting:
             let rc = channel!.exec(command)
             if rc != 0 { return failed(loop, rc, .execFailed, "starting \(Self.summary(command))") }
-            phase = input.isEmpty && file == nil ? .sendingEOF : .writingInput
+            loop.releaseOpenSlot(self)
+            phase = outcome != nil ? .freeing : input.isEmpty && file == nil ? .sendingEOF : .writingInput
             return .progressed
         case .writingInput:
             // A command that exits without reading all of its input (it failed) closes its side: what it said

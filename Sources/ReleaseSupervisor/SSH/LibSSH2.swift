@@ -175,6 +175,8 @@ struct ChannelHandle {
 
     func sendEOF() -> Int32 { libssh2_channel_send_eof(raw) }
     var receivedEOF: Bool { libssh2_channel_eof(raw) == 1 }
+    /// Whether stdout data for this channel waits in libssh2's packet queue (no socket read).
+    var hasQueuedData: Bool { libssh2_poll_channel_read(raw, 0) == 1 }
     func close() -> Int32 { libssh2_channel_close(raw) }
     func waitClosed() -> Int32 { libssh2_channel_wait_closed(raw) }
     func free() -> Int32 { libssh2_channel_free(raw) }

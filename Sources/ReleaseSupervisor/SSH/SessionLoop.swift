@@ -44,6 +44,11 @@ final class SessionLoop: @unchecked Sendable {
     private(set) var negotiatedMethods = ""
     /// The monotonic time of the current loop turn, in nanoseconds.
     private(set) var now: Int64 = 0
+    /// Set once a channel read in the current pass over the operations has read the socket dry. Every libssh2
+    /// channel read first reads the socket until it would block, so after one such read a channel with nothing
+    /// queued can be skipped: with many channels on one connection, each wake would otherwise cost a recv()
+    /// per channel.
+    var inboundDrained = false
 
     private init(settings: SSHSettings, logger: Logger) {
         self.settings = settings
@@ -215,6 +220,7 @@ final class SessionLoop: @unchecked Sendable {
     /// Steps operations until none progresses (bounded, so the loop still polls during bulk transfers).
     private func stepOperations() -> Outcome {
         if let current = pinned {
+            inboundDrained = false
             switch current.step(self) {
             case .wouldBlock where session.blockDirections().outbound:
                 return .waiting(inbound: true, outbound: true)
@@ -231,6 +237,7 @@ final class SessionLoop: @unchecked Sendable {
         for _ in 0..<32 {
             var progressed = false
             wantsInbound = false
+            inboundDrained = false
             var index = 0
             while index < operations.count {
                 let operation = operations[index]
@@ -267,6 +274,11 @@ final class SessionLoop: @unchecked Sendable {
     func adopt(_ operation: any SessionOperation) { operations.append(operation) }
 
     /// Takes the session's channel-open slot for `operation`; false while another operation holds it.
+    ///
+    /// One operation at a time may wait for the server's answer to a channel open or to a channel request (exec,
+    /// subsystem): libssh2 keeps one open state per session, and a waiter that reads another channel's answer of
+    /// the same kind fails (libssh2 1.10 returns -1, "Failed waiting for channel success"), so concurrent commands
+    /// on one connection would fail at random.
     func acquireOpenSlot(_ operation: AnyObject) -> Bool {
         let identifier = ObjectIdentifier(operation)
         if openSlotHolder == nil || openSlotHolder == identifier {
