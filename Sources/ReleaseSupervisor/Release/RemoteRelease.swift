@@ -80,9 +80,11 @@ public struct RemoteRelease: Sendable {
     /// The versions installed on the host, oldest first.
     public func installedVersions() async throws(ReleaseError) -> [ReleaseVersion] {
         let base = ShellQuote.quote(release.basePath)
+        // `exit 0`: the loop's status is its last test's, false for an empty base path or a last entry that is
+        // not a release (a failed first upload leaves just the directory).
         let listing = try await run(
             "list the versions in \(release.basePath)",
-            "cd \(base) 2>/dev/null || exit 0; for d in */; do [ -x \"$d\"bin/\(release.name) ] && echo \"${d%/}\"; done")
+            "cd \(base) 2>/dev/null || exit 0; for d in */; do [ -x \"$d\"bin/\(release.name) ] && echo \"${d%/}\"; done; exit 0")
         return listing.split(separator: "\n").compactMap { ReleaseVersion($0) }.sorted()
     }
 

@@ -103,6 +103,11 @@ struct RemoteReleaseTests {
         let left = try FileManager.default.contentsOfDirectory(atPath: fixture.basePath)
         #expect(left.isEmpty, "left on the host: \(left)")
         #expect(try await remote.registration() == nil)
+
+        // The empty base path the failure left is no obstacle: no versions installed, and the next deploy works.
+        #expect(try await remote.installedVersions() == [])
+        _ = try await remote.deploy(entry)
+        #expect(try await remote.installedVersions() == [ReleaseVersion("0.1.0")!])
     }
 
     @Test(
