@@ -156,7 +156,17 @@ actor Supervisor {
             notify { try $0.ready(status: line) }
             return "\(error)"
         }
-        let diff = ConfigDiff(from: config, to: next)
+        var diff = ConfigDiff(from: config, to: next)
+        // A cookie file rewritten in place leaves the configuration as it was, but its pairs must use the new cookie.
+        let cookies = Dictionary(pairs.map { ($0.key, $0.release.cookie) }) { first, _ in first }
+        let rotated = diff.unchanged.filter { key in
+            guard let running = supervising[key]?.actor.release.cookie else { return false }
+            return cookies[key] != running
+        }
+        if !rotated.isEmpty {
+            diff.unchanged.removeAll { rotated.contains($0) }
+            diff.changed = (diff.changed + rotated).sorted()
+        }
         config = next
         await apply(diff, pairs)
         return nil

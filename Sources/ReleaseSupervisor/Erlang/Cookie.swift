@@ -2,7 +2,7 @@
 ///
 /// The value is never shown: `description`, `debugDescription` and reflection (`dump`, string
 /// interpolation of any value holding a cookie) all print `Cookie(redacted)`.
-public struct Cookie: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+public struct Cookie: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     private let secret: [UInt8]
 
     /// Wraps the cookie text, as found in `~/.erlang.cookie` or a release's `releases/COOKIE`.
