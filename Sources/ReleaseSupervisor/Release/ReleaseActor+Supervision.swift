@@ -121,9 +121,16 @@ extension ReleaseActor {
     private static func pow2(_ exponent: Int) -> Double { Double(1 << min(exponent, 20)) }
 
     /// Runs the health check at its interval while connected; rechecks an absent release every few seconds.
+    /// Without a health check, a connected actor has nothing to do here: it waits until its link is closed
+    /// (a node going down arrives as a signal), so that hundreds of idle actors do not wake every 2 s for nothing.
     func healthLoop() async {
         let interval = release.healthCheck?.interval ?? .seconds(2)
+        var drops = linkDrops.makeAsyncIterator()
         while !Task.isCancelled {
+            if release.healthCheck == nil, link != nil {
+                guard await drops.next() != nil else { return }
+                continue
+            }
             try? await Task.sleep(for: interval)
             await tick()
         }

@@ -38,6 +38,9 @@ public actor ReleaseActor {
     var stoppedByOperator = false
     let signals: AsyncStream<Signal>
     let signalSink: AsyncStream<Signal>.Continuation
+    /// Told each time a link is closed: wakes a health loop with no check to run while connected.
+    let linkDrops: AsyncStream<Void>
+    let linkDropSink: AsyncStream<Void>.Continuation
 
     /// What wakes the supervising loop.
     enum Signal: Sendable {
@@ -64,6 +67,7 @@ public actor ReleaseActor {
         budget = RestartBudget(policy: release.restartPolicy)
         (events, eventSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(256))
         (signals, signalSink) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+        (linkDrops, linkDropSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     /// The current state.
@@ -134,6 +138,7 @@ public actor ReleaseActor {
         linkGeneration += 1
         let old = link
         link = nil
+        if old != nil { linkDropSink.yield() }
         await old?.close()
     }
 

@@ -24,25 +24,38 @@ extension DistributionConnection {
     /// has been silent for the tick timeout.
     ///
     /// Erlang nodes tick only every quarter of their own `net_ticktime` (15 s by default), so with a
-    /// shorter timeout of ours an idle healthy node would look dead; a probe makes it answer now.
-    /// Wakes at most every quarter of the timeout, and exactly at the deadline: no busy polling.
+    /// shorter timeout of ours an idle healthy node would look dead; a probe makes it answer now. The probe
+    /// goes out once 60 % of the timeout has passed in silence, at most once per such span, and the node's
+    /// answer also stands in for its next tick. A tick goes out after the same span with nothing sent (a
+    /// probe counts, so an idle connection carries one probe and its answer per span, and no ticks): the node
+    /// needs one only within its own net_ticktime (60 s unless set).
+    ///
+    /// A daemon watches hundreds of releases, and every wake costs thread switches, so the wakes for probes
+    /// and ticks fall on a grid shared by every connection (an eighth of the timeout, 1.9 s by default): the
+    /// timers fire together, the probes leave together and their answers arrive together. A probe is then up
+    /// to one grid step late, which still leaves the node a quarter of the timeout to answer. The deadline
+    /// itself is not rounded.
     func livenessLoop() async -> NodeDownReason? {
         let timeout = configuration.tickTimeout.nanoseconds
-        let interval = max(timeout / 4, 1_000_000)
+        let probeAfter = max(timeout / 10 * 6, 1_000_000)
+        let grid = max(timeout / 8, 1_000_000)
         var lastProbe: Int64 = 0
         while downReason == nil {
             let now = MonotonicClock.nanoseconds()
             let heard = lastReceived.load(ordering: .relaxed)
             if now - heard >= timeout { return .tickTimeout(configuration.tickTimeout) }
-            if now - heard >= interval {
-                if now - lastProbe >= interval {
-                    probe()
-                    lastProbe = now
-                }
-            } else if now - lastSent.load(ordering: .relaxed) >= interval {
+            var sent = lastSent.load(ordering: .relaxed)
+            if now - heard >= probeAfter && now - lastProbe >= probeAfter {
+                probe()
+                lastProbe = now
+                sent = now
+            } else if now - sent >= probeAfter {
                 _ = enqueue(ControlMessage.tick)
+                sent = now
             }
-            let wake = min(now + interval, heard + timeout)
+            let deadline = heard + timeout
+            let due = min(sent + probeAfter, max(heard, lastProbe) + probeAfter)
+            let wake = due < deadline ? min((due / grid + 1) * grid, deadline) : deadline
             do {
                 try await Task.sleep(for: .nanoseconds(max(wake - MonotonicClock.nanoseconds(), 1_000_000)))
             } catch {
