@@ -7,8 +7,9 @@
 #       inside the namespaces (the machine's own interfaces are never touched; 198.18.0.0/15 is the range set aside
 #       for network tests). Each host runs an sshd in its own UTS namespace with the host name hostN, so a release
 #       there is service_app@hostN, and in its own mount namespace where DIR/opt is DIR/hostN/opt, so every host
-#       has a file system of its own under the same base path. Writes DIR/id_ed25519 (the client key),
-#       DIR/known_hosts, and DIR/hostN/sshd.pid.
+#       has a file system of its own under the same base path, and an empty home directory for root (DIR/hostN/home
+#       over /root) as on a fresh host, so the machine's own shell start-up files do not run in every command.
+#       Writes DIR/id_ed25519 (the client key), DIR/known_hosts, and DIR/hostN/sshd.pid.
 #   test-hosts.sh down PREFIX DIR
 #       Kills every process in the namespaces (they are all the test's) and deletes the namespaces and their links.
 #   test-hosts.sh link PREFIX N up|down
@@ -50,7 +51,7 @@ join() {
 start_host_sshd() {
     local prefix=$1 n=$2 dir=$3/host$2 address
     address=$(address_of "$n")
-    mkdir -p "$dir/opt" "$3/opt"
+    mkdir -p "$dir/opt" "$dir/home" "$3/opt"
     local fresh=false
     if [ ! -e "$dir/host_key" ]; then
         fresh=true
@@ -60,7 +61,7 @@ start_host_sshd() {
     write_sshd_config "$dir" "$address:22"
     mkdir -p /run/sshd
     ip netns exec "$prefix-h$n" unshare --uts --mount /bin/sh -c \
-        "hostname host$n && mount --bind '$dir/opt' '$3/opt' && exec /usr/sbin/sshd -D -f '$dir/sshd_config' -E '$dir/sshd.log'" \
+        "hostname host$n && mount --bind '$dir/opt' '$3/opt' && mount --bind '$dir/home' /root && exec /usr/sbin/sshd -D -f '$dir/sshd_config' -E '$dir/sshd.log'" \
         < /dev/null > /dev/null 2>&1 &
     for _ in $(seq 200); do
         ip netns exec "$prefix-h$n" ss -ltn "sport = :22" | grep -q LISTEN && break

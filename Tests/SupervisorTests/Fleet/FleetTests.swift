@@ -14,13 +14,13 @@ struct FleetTests {
         defer { hosts.tearDown() }
         let directory = hosts.directory
         let releases = ["service_app", "app2"]
-        try await storeReleases(releases, in: directory)
-        try writeConfig(hosts: hosts, releases: releases)
+        try await hosts.storeReleases(releases)
+        try hosts.writeConfig(releases: releases)
 
-        let daemon = try startDaemon(hosts)
+        let daemon = try hosts.startDaemon()
         defer { daemon.stop() }
 
-        var rows = try await allRunning(6, hosts, daemon)
+        var rows = try await hosts.allRunning(6, daemon)
         for release in releases {
             for number in 1...3 {
                 let row = rows.first { $0["release"] as? String == release && $0["host"] as? String == "host\(number)" }
@@ -39,9 +39,9 @@ struct FleetTests {
         // The daemon is killed and started again: it re-adopts every release and restarts none.
         daemon.signal(SIGKILL)
         _ = try await offload { daemon.waitForExit() }
-        let restarted = try startDaemon(hosts, log: "daemon-2.log")
+        let restarted = try hosts.startDaemon(log: "daemon-2.log")
         defer { restarted.stop() }
-        rows = try await allRunning(6, hosts, restarted)
+        rows = try await hosts.allRunning(6, restarted)
         #expect(Set(rows.compactMap { $0["os_pid"] as? Int }) == pids)
         #expect(rows.allSatisfy { $0["restarts"] as? Int == 0 }, "\(rows)")
     }
@@ -53,36 +53,35 @@ struct FleetTests {
     func silentPartition() async throws {
         let hosts = try TestHosts(count: 2)
         defer { hosts.tearDown() }
-        try await storeReleases(["service_app"], in: hosts.directory)
-        try writeConfig(hosts: hosts, releases: ["service_app"])
-        let daemon = try startDaemon(hosts)
+        try await hosts.storeReleases(["service_app"])
+        try hosts.writeConfig(releases: ["service_app"])
+        let daemon = try hosts.startDaemon()
         defer { daemon.stop() }
-        let before = try await allRunning(2, hosts, daemon)
-        let cutPid = try #require(row(before, host: 2)?["os_pid"] as? Int)
-        let otherPid = try #require(row(before, host: 1)?["os_pid"] as? Int)
+        let before = try await hosts.allRunning(2, daemon)
+        let cutPid = try #require(fleetRow(before, host: 2)?["os_pid"] as? Int)
+        let otherPid = try #require(fleetRow(before, host: 1)?["os_pid"] as? Int)
 
         // No FIN, no RST: the link just goes quiet. keepalive 2 s × 3 and a 5 s tick timeout bound the detection.
         try hosts.setLink(2, up: false)
         let cut = ContinuousClock.now
-        let socket = hosts.directory.file("control.sock")
         var rows: [[String: Any]] = []
         var otherStayed = true
         let unreachable = await eventually(timeout: .seconds(20), every: .milliseconds(200)) {
-            rows = (try? await status(socket: socket)) ?? []
-            if row(rows, host: 1)?["status"] as? String != "running" { otherStayed = false }
-            return row(rows, host: 2)?["status"] as? String == "unreachable"
+            rows = (try? await hosts.status()) ?? []
+            if fleetRow(rows, host: 1)?["status"] as? String != "running" { otherStayed = false }
+            return fleetRow(rows, host: 2)?["status"] as? String == "unreachable"
         }
         let detection = ContinuousClock.now - cut
         #expect(unreachable, "\(rows)")
         #expect(detection <= .seconds(10), "unreachable after \(detection)")
         #expect(otherStayed, "host1 left running during the partition: \(rows)")
-        #expect(row(rows, host: 1)?["os_pid"] as? Int == otherPid)
+        #expect(fleetRow(rows, host: 1)?["os_pid"] as? Int == otherPid)
 
         // The link comes back: reconnected, the same OS process, no restart.
         try hosts.setLink(2, up: true)
-        let after = try await allRunning(2, hosts, daemon)
-        #expect(row(after, host: 2)?["os_pid"] as? Int == cutPid)
-        #expect(row(after, host: 2)?["restarts"] as? Int == 0)
+        let after = try await hosts.allRunning(2, daemon)
+        #expect(fleetRow(after, host: 2)?["os_pid"] as? Int == cutPid)
+        #expect(fleetRow(after, host: 2)?["restarts"] as? Int == 0)
     }
 
     @Test(
@@ -92,48 +91,48 @@ struct FleetTests {
     func crashes() async throws {
         let hosts = try TestHosts(count: 2)
         defer { hosts.tearDown() }
-        try await storeReleases(["service_app", "app2"], in: hosts.directory)
-        try writeConfig(hosts: hosts, releases: ["service_app", "app2"], placement: ["app2": [1]])
-        let daemon = try startDaemon(hosts)
+        try await hosts.storeReleases(["service_app", "app2"])
+        try hosts.writeConfig(releases: ["service_app", "app2"], placement: ["app2": [1]])
+        let daemon = try hosts.startDaemon()
         defer { daemon.stop() }
-        let socket = hosts.directory.file("control.sock")
-        var rows = try await allRunning(3, hosts, daemon)
+        let socket = hosts.controlSocket
+        var rows = try await hosts.allRunning(3, daemon)
 
         // kill -9 of a release: restarted under the policy.
-        let killed = try #require(row(rows, "service_app", host: 2)?["os_pid"] as? Int)
+        let killed = try #require(fleetRow(rows, "service_app", host: 2)?["os_pid"] as? Int)
         kill(Int32(killed), SIGKILL)
-        rows = try await waitFor(socket) {
-            let row = self.row($0, "service_app", host: 2)
+        rows = try await hosts.waitFor {
+            let row = fleetRow($0, "service_app", host: 2)
             return row?["status"] as? String == "running" && (row?["os_pid"] as? Int).map { $0 != killed } == true
         }
-        let restarted = try #require(row(rows, "service_app", host: 2))
+        let restarted = try #require(fleetRow(rows, "service_app", host: 2))
         #expect((restarted["restarts"] as? Int ?? 0) >= 1, "\(restarted)")
         let restartedPid = try #require(restarted["os_pid"] as? Int)
 
         // kill -9 of the host's sshd: the release is not touched, and is reconnected once sshd is back.
         try hosts.kill(onHost: 2)
-        rows = try await waitFor(socket) { self.row($0, "service_app", host: 2)?["status"] as? String == "unreachable" }
+        rows = try await hosts.waitFor { fleetRow($0, "service_app", host: 2)?["status"] as? String == "unreachable" }
         try hosts.startSSHD(onHost: 2)
-        rows = try await waitFor(socket) { self.row($0, "service_app", host: 2)?["status"] as? String == "running" }
-        #expect(row(rows, "service_app", host: 2)?["os_pid"] as? Int == restartedPid)
+        rows = try await hosts.waitFor { fleetRow($0, "service_app", host: 2)?["status"] as? String == "running" }
+        #expect(fleetRow(rows, "service_app", host: 2)?["os_pid"] as? Int == restartedPid)
 
         // app2 goes to observe mode by a reload; then host 1 reboots (every process killed, sshd started again).
-        try writeConfig(hosts: hosts, releases: ["service_app", "app2"], placement: ["app2": [1]], modes: ["app2": "observe"])
+        try hosts.writeConfig(releases: ["service_app", "app2"], placement: ["app2": [1]], modes: ["app2": "observe"])
         let reload = try await offload { try runCommand(controlnodeExecutable(), ["reload", "--socket", socket]) }
         #expect(reload.status == 0, "\(reload.output)")
-        let beforeReboot = try #require(row(rows, "service_app", host: 1)?["os_pid"] as? Int)
+        let beforeReboot = try #require(fleetRow(rows, "service_app", host: 1)?["os_pid"] as? Int)
         try hosts.kill(onHost: 1, everything: true)
         try hosts.startSSHD(onHost: 1)
-        rows = try await waitFor(socket) {
-            let row = self.row($0, "service_app", host: 1)
+        rows = try await hosts.waitFor {
+            let row = fleetRow($0, "service_app", host: 1)
             return row?["status"] as? String == "running" && (row?["os_pid"] as? Int).map { $0 != beforeReboot } == true
         }
-        let observed = row(rows, "app2", host: 1)
+        let observed = fleetRow(rows, "app2", host: 1)
         #expect(observed?["status"] as? String == "not_running", "\(String(describing: observed))")
         #expect(observed?["mode"] as? String == "observe")
         // Left alone: it does not come back within a few seconds more (a manage release was back within two).
         let startedAgain = await eventually(timeout: .seconds(4), every: .milliseconds(250)) {
-            (try? await status(socket: socket)).map { self.row($0, "app2", host: 1)?["status"] as? String } == "running"
+            (try? await hosts.status()).map { fleetRow($0, "app2", host: 1)?["status"] as? String } == "running"
         }
         #expect(!startedAgain)
         #expect(daemon.isRunning)
@@ -161,156 +160,27 @@ struct FleetTests {
             onHost: 1, port: 4400, loopback: true, reply: "this is not epmd\n", log: directory.file("garbage.log"))
         defer { garbage.stop() }
 
-        try await storeReleases(["service_app", "app2"], in: directory)
-        try writeConfig(hosts: hosts, releases: ["service_app", "app2"], placement: ["app2": [4]], extraHost: true)
-        let daemon = try startDaemon(hosts)
+        try await hosts.storeReleases(["service_app", "app2"])
+        try hosts.writeConfig(releases: ["service_app", "app2"], placement: ["app2": [4]], extraHost: true)
+        let daemon = try hosts.startDaemon()
         defer { daemon.stop() }
-        let socket = directory.file("control.sock")
-        let rows = try await waitFor(socket) { rows in
-            rows.count == 4 && self.row(rows, host: 1)?["status"] as? String == "running"
-                && [2, 3].allSatisfy { self.row(rows, host: $0)?["status"] as? String == "unreachable" }
-                && self.row(rows, "app2", host: 4)?["last_error"] as? String != nil
+        let rows = try await hosts.waitFor { rows in
+            rows.count == 4 && fleetRow(rows, host: 1)?["status"] as? String == "running"
+                && [2, 3].allSatisfy { fleetRow(rows, host: $0)?["status"] as? String == "unreachable" }
+                && fleetRow(rows, "app2", host: 4)?["last_error"] as? String != nil
         }
-        let changed = try #require(row(rows, host: 2)?["last_error"] as? String)
+        let changed = try #require(fleetRow(rows, host: 2)?["last_error"] as? String)
         #expect(changed.contains("HOST KEY CHANGED") && changed.components(separatedBy: "SHA256:").count >= 3, "\(changed)")
-        let mute = try #require(row(rows, host: 3)?["last_error"] as? String)
+        let mute = try #require(fleetRow(rows, host: 3)?["last_error"] as? String)
         #expect(mute.contains("198.18.0.13"), "\(mute)")
-        let epmd = try #require(row(rows, "app2", host: 4)?["last_error"] as? String)
+        let epmd = try #require(fleetRow(rows, "app2", host: 4)?["last_error"] as? String)
         #expect(epmd.contains("EPMD"), "\(epmd)")
-        #expect(row(rows, "app2", host: 4)?["status"] as? String != "running")
+        #expect(fleetRow(rows, "app2", host: 4)?["status"] as? String != "running")
         // Nothing was sent to the hosts that failed, and the daemon still answers and runs the good one.
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.file("host2/opt")).isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.file("host3/opt")).isEmpty)
         #expect(daemon.isRunning)
         #expect(!daemon.log.contains(try String(contentsOfFile: directory.file("cookie"), encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)))
-    }
-
-    private func row(_ rows: [[String: Any]], _ release: String = "service_app", host: Int) -> [String: Any]? {
-        rows.first { $0["host"] as? String == "host\(host)" && $0["release"] as? String == release }
-    }
-
-    /// Polls `status --json` until `condition` holds (60 s at most), and returns the rows that satisfied it.
-    private func waitFor(_ socket: String, _ condition: @escaping @Sendable ([[String: Any]]) -> Bool) async throws
-        -> [[String: Any]]
-    {
-        var rows: [[String: Any]] = []
-        let met = await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
-            rows = (try? await status(socket: socket)) ?? []
-            return condition(rows)
-        }
-        try #require(met, "\(rows)")
-        return rows
-    }
-
-    /// `controlnode run` in the daemon's namespace.
-    private func startDaemon(_ hosts: TestHosts, log: String = "daemon.log") throws -> TestProcess {
-        try TestProcess(
-            "/usr/bin/ip",
-            ["netns", "exec", hosts.daemonNamespace, controlnodeExecutable(), "run", "--config",
-             hosts.directory.file("controlnode.toml"), "--log-target", "stderr"],
-            logPath: hosts.directory.file(log), name: "controlnode")
-    }
-
-    /// Waits until `count` rows all say running, and returns them.
-    private func allRunning(_ count: Int, _ hosts: TestHosts, _ daemon: TestProcess) async throws -> [[String: Any]] {
-        var rows: [[String: Any]] = []
-        let running = await eventually(timeout: .seconds(180), every: .milliseconds(250)) {
-            rows = (try? await status(socket: hosts.directory.file("control.sock"))) ?? []
-            return rows.count == count && rows.allSatisfy { $0["status"] as? String == "running" }
-        }
-        try #require(running, "\(rows)\n\(daemon.log.suffix(3000))")
-        return rows
-    }
-
-    /// The fixture release, and copies of it under other names (bin/NAME; started with RELEASE_NODE=NAME),
-    /// stored in the daemon's registry with its own CLI.
-    private func storeReleases(_ names: [String], in directory: TemporaryDirectory) async throws {
-        let tarball = try await ReleaseFixture.tarball("0.1.0")
-        let unpacked = directory.file("unpacked")
-        try FileManager.default.createDirectory(atPath: unpacked, withIntermediateDirectories: true)
-        try checked(runCommand("/bin/tar", ["-xzf", tarball, "-C", unpacked]))
-        var current = ReleaseFixture.name
-        for name in names {
-            var source = tarball
-            if name != current {
-                try FileManager.default.moveItem(atPath: "\(unpacked)/bin/\(current)", toPath: "\(unpacked)/bin/\(name)")
-                current = name
-                source = directory.file("\(name)-0.1.0.tar.gz")
-                try checked(runCommand("/bin/tar", ["-czf", source, "-C", unpacked, "."]))
-            }
-            try checked(runCommand(
-                controlnodeExecutable(), ["registry", "add", source, "--registry", directory.file("registry")]))
-        }
-    }
-
-    /// Every release on every host unless `placement` names the hosts (by number); manage mode unless `modes` says.
-    /// With `extraHost`, a host4 entry names host 1 again with EPMD on port 4400.
-    private func writeConfig(
-        hosts: TestHosts, releases: [String], placement: [String: [Int]] = [:], modes: [String: String] = [:],
-        extraHost: Bool = false
-    ) throws {
-        let directory = hosts.directory
-        if !FileManager.default.fileExists(atPath: directory.file("cookie")) {
-            try directory.write("cookie", "fleet-\(UInt64.random(in: 0...UInt64.max))\n", mode: 0o600)
-        }
-        var text = """
-            [daemon]
-            control_socket = "\(directory.file("control.sock"))"
-            registry = "\(directory.file("registry"))"
-            known_hosts = "\(hosts.knownHosts)"
-            keepalive_interval = "2s"
-            tick_timeout = "5s"
-
-            """
-        for number in 1...hosts.count {
-            text += """
-
-                [hosts.host\(number)]
-                address = "\(hosts.address(number))"
-                port = 22
-                user = "root"
-                identity_file = "\(hosts.clientKey)"
-
-                """
-        }
-        if extraHost {
-            text += """
-
-                [hosts.host4]
-                address = "\(hosts.address(1))"
-                port = 22
-                user = "root"
-                identity_file = "\(hosts.clientKey)"
-                epmd_port = 4400
-
-                """
-        }
-        for release in releases {
-            let hostList = (placement[release] ?? Array(1...hosts.count)).map { "\"host\($0)\"" }.joined(separator: ", ")
-            text += """
-
-                [releases.\(release)]
-                base_path = "\(directory.file("opt/\(release)"))"
-                cookie_file = "\(directory.file("cookie"))"
-                hosts = [\(hostList)]
-                version = "0.1.0"
-                mode = "\(modes[release] ?? "manage")"
-                start_timeout = "60s"
-                env = { RELEASE_NODE = "\(release)" }
-
-                """
-        }
-        try directory.write("controlnode.toml", text, mode: 0o644)
-    }
-
-    private func status(socket: String) async throws -> [[String: Any]] {
-        let result = try await offload { try runCommand(controlnodeExecutable(), ["status", "--json", "--socket", socket]) }
-        guard result.status == 0 else { return [] }
-        return try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]] ?? []
-    }
-
-    private func checked(_ result: (status: Int32, output: String)) throws {
-        guard result.status == 0 else { throw FixtureError("command failed: \(result.output)") }
     }
 }

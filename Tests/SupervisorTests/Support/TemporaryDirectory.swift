@@ -1,12 +1,12 @@
 import Foundation
 
-/// A directory under the system temporary directory, removed by `remove()`.
+/// A directory under the system temporary directory (or `parent`), removed by `remove()`.
 struct TemporaryDirectory: Sendable {
     let path: String
 
-    init(prefix: String = "controlnode-test") throws {
+    init(prefix: String = "controlnode-test", parent: String? = nil) throws {
         // One clean absolute path (no "//"), as processes started there see it in /proc.
-        var base = NSTemporaryDirectory()
+        var base = parent ?? NSTemporaryDirectory()
         while base.count > 1 && base.hasSuffix("/") { base.removeLast() }
         var template = Array("\(base)/\(prefix)-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw FixtureError("mkdtemp failed: errno \(errno)") }

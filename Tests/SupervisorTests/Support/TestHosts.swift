@@ -35,7 +35,8 @@ final class TestHosts: @unchecked Sendable {
     init(count: Int) throws {
         prefix = "cn\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
         self.count = count
-        directory = try TemporaryDirectory(prefix: "controlnode-hosts")
+        // Under /var/tmp: the hosts' releases are extracted here, and /tmp can be a small or crowded file system.
+        directory = try TemporaryDirectory(prefix: "controlnode-hosts", parent: "/var/tmp")
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory.path)
         let (status, output) = try runCommand("/bin/bash", [Self.script, "up", prefix, "\(count)", directory.path])
         guard status == 0 else {
@@ -100,6 +101,17 @@ final class TestHosts: @unchecked Sendable {
     /// Runs `command` in host `number`'s network namespace.
     func run(onHost number: Int, _ command: String) throws -> (status: Int32, output: String) {
         try runCommand("/usr/bin/ip", ["netns", "exec", "\(prefix)-h\(number)", "/bin/sh", "-c", command])
+    }
+
+    /// Runs `command` in host `number`'s mount namespace (where its sshd and releases see their file system),
+    /// and returns its output; throws when it fails.
+    @discardableResult
+    func inMountNamespace(ofHost number: Int, _ command: String) throws -> String {
+        let pid = try String(contentsOfFile: directory.file("host\(number)/sshd.pid"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let (status, output) = try runCommand("/usr/bin/nsenter", ["-t", pid, "-m", "/bin/sh", "-c", command])
+        guard status == 0 else { throw FixtureError("on host \(number): \(command): \(output)") }
+        return output
     }
 
     /// Kills every process in the namespaces and deletes them.
