@@ -67,7 +67,18 @@ extension ReleaseActor {
         recovering = true
         defer { recovering = false }
         await closeLink()
-        transition(.nodedown, to: .notRunning, "node down: \(reason)")
+        // The host's SSH connection died with it: the host is what went away, and saying so now beats waiting for
+        // a new connection attempt to time out.
+        if let lost = await pool.loss(for: host.sshSettings) {
+            let error = ReleaseError(
+                .unreachable, release: release.name, host: host.name, "cannot reach the host", underlyingError: lost)
+            transition(.nodedown, to: .unreachable(reason: error.description), "node down: \(reason); \(error)")
+        } else if case .tickTimeout = reason {
+            // Silence says the node cannot be reached, not that it stopped: the host may be cut off.
+            transition(.nodedown, to: .unreachable(reason: "node down: \(reason)"), "node down: \(reason); asking its host")
+        } else {
+            transition(.nodedown, to: .notRunning, "node down: \(reason)")
+        }
         var attempt = 0
         while !Task.isCancelled {
             do {

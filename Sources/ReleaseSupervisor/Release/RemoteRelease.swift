@@ -54,7 +54,10 @@ public struct RemoteRelease: Sendable {
             // Nothing listens on the EPMD port: no Erlang node runs on the host (a fresh host has no EPMD until
             // its first release starts one). Only a host that cannot be reached, or that forbids forwarding,
             // is unreachable.
-            if (error.underlyingError as? SSHError)?.targetRefusedConnection == true { return nil }
+            let ssh = error.underlyingError as? SSHError
+            if ssh?.targetRefusedConnection == true { return nil }
+            // The SSH connection itself died: the host is what cannot be reached, whatever its EPMD does.
+            if let ssh, ssh.code == .connectionLost { throw self.error(.unreachable, "cannot reach the host", ssh) }
             throw self.error(.unreachable, "cannot ask EPMD on port \(host.epmdPort) of the host", error)
         }
     }

@@ -11,6 +11,8 @@ public actor SSHConnectionPool {
     }
 
     private var entries: [SSHSettings: Entry] = [:]
+    /// Why a host's last connection was lost, until a new one is open.
+    private var losses: [SSHSettings: SSHError] = [:]
     private let logger: Logger
 
     /// Creates an empty pool whose connections log through `logger`.
@@ -27,23 +29,43 @@ public actor SSHConnectionPool {
             return connection
         case .connecting(let attempt):
             return try await Self.outcome(of: attempt, settings)
-        default:
-            let logger = self.logger
-            let attempt = Task { try await SSHConnection.connect(settings, logger: logger) }
-            entries[settings] = .connecting(attempt)
-            do {
-                let connection = try await Self.outcome(of: attempt, settings)
-                entries[settings] = .open(connection)
-                return connection
-            } catch {
-                entries[settings] = nil
-                throw error
-            }
+        case .open(let connection):
+            if let reason = connection.endReason, reason.code == .connectionLost { losses[settings] = reason }
+            return try await connect(settings)
+        case nil:
+            return try await connect(settings)
         }
+    }
+
+    private func connect(_ settings: SSHSettings) async throws(SSHError) -> SSHConnection {
+        let logger = self.logger
+        let attempt = Task { try await SSHConnection.connect(settings, logger: logger) }
+        entries[settings] = .connecting(attempt)
+        do {
+            let connection = try await Self.outcome(of: attempt, settings)
+            entries[settings] = .open(connection)
+            losses[settings] = nil
+            return connection
+        } catch {
+            entries[settings] = nil
+            throw error
+        }
+    }
+
+    /// Why the last connection for `settings` was lost (it went silent, or the server or network ended it), while
+    /// no newer one is open: a new attempt may be under way. Nil when one is open, or the last was closed by its
+    /// owner.
+    public func loss(for settings: SSHSettings) -> SSHError? {
+        if case .open(let connection) = entries[settings] {
+            guard let reason = connection.endReason else { return nil }
+            return reason.code == .connectionLost ? reason : losses[settings]
+        }
+        return losses[settings]
     }
 
     /// Closes and forgets the connection for `settings`, if any (a host removed from the configuration).
     public func close(_ settings: SSHSettings) async {
+        losses[settings] = nil
         guard let entry = entries.removeValue(forKey: settings) else { return }
         if case .open(let connection) = entry { await connection.close() }
     }
@@ -52,6 +74,7 @@ public actor SSHConnectionPool {
     public func closeAll() async {
         let all = entries
         entries.removeAll()
+        losses.removeAll()
         for entry in all.values {
             if case .open(let connection) = entry { await connection.close() }
         }
