@@ -14,9 +14,8 @@ runs=${BENCH_RUNS:-5}
 idle_seconds=${BENCH_IDLE_SECONDS:-60}
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
-# Built as packaging/install.sh builds it (the Swift runtime linked in).
-swift build -c release --product controlnode --static-swift-stdlib --scratch-path .build/static >&2
-controlnode="$PWD/.build/static/release/controlnode"
+# Built as packaging/install.sh builds it (packaging/build.sh).
+controlnode=$(packaging/build.sh)
 . "$here/../scripts/loopback-host.sh"
 workspace bench-daemon
 
@@ -75,48 +74,7 @@ done
 write_config 1
 write_config 20
 
-# Runs the daemon with config $1 under a notification socket until READY=1; prints the seconds it took and
-# leaves the daemon running with its pid in $work/daemon.pid. Python binds the socket (bash cannot).
-start_daemon() {
-    python3 - "$controlnode" "$1" "$work" <<'PY'
-import os, socket, subprocess, sys, time
-controlnode, config, work = sys.argv[1:4]
-path = os.path.join(work, "notify.sock")
-if os.path.exists(path): os.unlink(path)
-sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-sock.bind(path)
-env = dict(os.environ, NOTIFY_SOCKET=path)
-env.pop("JOURNAL_STREAM", None)
-log = open(os.path.join(work, "daemon.log"), "ab")
-started = time.monotonic()
-daemon = subprocess.Popen([controlnode, "run", "--config", config, "--log-target", "stderr"], env=env,
-                          stdout=log, stderr=log, start_new_session=True)
-sock.settimeout(0.2)
-deadline = started + 300
-while True:
-    try:
-        if "READY=1" in sock.recv(4096).decode():
-            break
-    except socket.timeout:
-        pass
-    if daemon.poll() is not None or time.monotonic() > deadline:
-        sys.exit(f"controlnode run ended or never sent READY=1; see {work}/daemon.log")
-print(f"{time.monotonic() - started:.4f}")
-open(os.path.join(work, "daemon.pid"), "w").write(str(daemon.pid))
-PY
-}
-
-stop_daemon() {
-    local pid
-    pid=$(cat "$work/daemon.pid")
-    kill -TERM "$pid"
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
-}
-
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-json_list() { local IFS=,; echo "[$*]"; }
+. "$here/daemon-lib.sh"
 
 # The first start deploys the 20 releases (manage mode, nothing running yet); it is not timed.
 start_daemon "$work/20.toml" > /dev/null
@@ -155,7 +113,6 @@ rss_20_after=$(rss_kib "$daemon_pid")
 stop_daemon
 hz=$(getconf CLK_TCK)
 cpu_percent=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$hz" -v s="$idle_seconds" 'BEGIN { printf "%.3f", 100 * t / hz / s }')
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 echo "{\"scenario\":\"rss_1_release\",\"ours_mib\":$(awk -v k="$rss_1" 'BEGIN { printf "%.1f", k / 1024 }'),\"baseline_mib\":$(awk -v k="$beam_rss" 'BEGIN { printf "%.1f", k / 1024 }'),\"ratio\":$(ratio "$rss_1" "$beam_rss"),\"baseline\":\"bare hidden erl node connected to the release (the reference library runs in one; measured 65-70 MB)\"}"
 echo "{\"scenario\":\"rss_20_releases\",\"ours_mib\":$(awk -v k="$rss_20" 'BEGIN { printf "%.1f", k / 1024 }'),\"after_idle_mib\":$(awk -v k="$rss_20_after" 'BEGIN { printf "%.1f", k / 1024 }'),\"baseline_mib\":$(awk -v k="$beam_rss" 'BEGIN { printf "%.1f", k / 1024 }'),\"ratio\":$(ratio "$rss_20" "$beam_rss"),\"note\":\"target <= 20 MB\"}"
 echo "{\"scenario\":\"idle_cpu_20_releases\",\"ours_percent_of_core\":$cpu_percent,\"seconds\":$idle_seconds,\"note\":\"target <= 0.5 %\"}"

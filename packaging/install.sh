@@ -9,9 +9,7 @@ prefix=${PREFIX:-/usr/local}
 [ "$(id -u)" -eq 0 ] || { echo "install.sh: run as root" >&2; exit 1; }
 binary=${CONTROLNODE_BINARY:-}
 if [ -z "$binary" ]; then
-    # The Swift runtime linked in: the installed binary needs only the system's libssh2 and libsystemd.
-    swift build -c release --product controlnode --static-swift-stdlib --scratch-path .build/static >&2
-    binary=.build/static/release/controlnode
+    binary=$(packaging/build.sh)
 fi
 install -D -m 0755 "$binary" "$prefix/bin/controlnode"
 install -D -m 0644 packaging/systemd/controlnode.service /etc/systemd/system/controlnode.service

@@ -1,0 +1,50 @@
+# Sourced by bench/daemon.sh and bench/scale.sh: running the daemon under a notification socket, and the
+# arithmetic of their JSON lines. Expects $controlnode and $work.
+#   start_daemon CONFIG [COMMAND PREFIX...]
+#       runs `controlnode run --config CONFIG` (after the prefix, such as `ip netns exec NS`) until READY=1;
+#       prints the seconds it took and leaves the daemon's pid in $work/daemon.pid (a prefix must exec in place)
+#   stop_daemon         SIGTERM, then waits until it has exited
+#   rss_kib PID, cpu_ticks PID, median (of lines on stdin), json_list VALUES..., mib KIB, ratio A B
+
+start_daemon() {
+    # Python binds the notification socket (bash cannot).
+    python3 - "$controlnode" "$work" "$@" <<'PY'
+import os, socket, subprocess, sys, time
+controlnode, work, config, prefix = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+path = os.path.join(work, "notify.sock")
+if os.path.exists(path): os.unlink(path)
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+sock.bind(path)
+env = dict(os.environ, NOTIFY_SOCKET=path)
+env.pop("JOURNAL_STREAM", None)
+log = open(os.path.join(work, "daemon.log"), "ab")
+started = time.monotonic()
+daemon = subprocess.Popen(prefix + [controlnode, "run", "--config", config, "--log-target", "stderr"], env=env,
+                          stdout=log, stderr=log, start_new_session=True)
+sock.settimeout(0.2)
+while True:
+    try:
+        if "READY=1" in sock.recv(4096).decode():
+            break
+    except socket.timeout:
+        pass
+    if daemon.poll() is not None or time.monotonic() > started + 300:
+        sys.exit(f"controlnode run ended or never sent READY=1; see {work}/daemon.log")
+print(f"{time.monotonic() - started:.4f}")
+open(os.path.join(work, "daemon.pid"), "w").write(str(daemon.pid))
+PY
+}
+
+stop_daemon() {
+    local pid
+    pid=$(cat "$work/daemon.pid")
+    kill -TERM "$pid"
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+}
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+json_list() { local IFS=,; echo "[$*]"; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
