@@ -5,6 +5,7 @@
 #       prints the seconds it took and leaves the daemon's pid in $work/daemon.pid (a prefix must exec in place)
 #   stop_daemon         SIGTERM, then waits until it has exited
 #   rss_kib PID, cpu_ticks PID, median (of lines on stdin), json_list VALUES..., mib KIB, ratio A B
+#   bench_fail MESSAGE LOG  says what failed with the end of LOG (the workspace is removed on exit), and exits 1
 
 start_daemon() {
     # Python binds the notification socket (bash cannot).
@@ -29,7 +30,8 @@ while True:
     except socket.timeout:
         pass
     if daemon.poll() is not None or time.monotonic() > started + 300:
-        sys.exit(f"controlnode run ended or never sent READY=1; see {work}/daemon.log")
+        tail = open(os.path.join(work, "daemon.log"), errors="replace").read()[-3000:]
+        sys.exit(f"controlnode run ended or never sent READY=1; the end of its log:\n{tail}")
 print(f"{time.monotonic() - started:.4f}")
 open(os.path.join(work, "daemon.pid"), "w").write(str(daemon.pid))
 PY
@@ -48,3 +50,4 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 json_list() { local IFS=,; echo "[$*]"; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+bench_fail() { { echo "$1; the end of $(basename "$2"):"; tail -n 30 "$2"; } >&2; exit 1; }

@@ -93,7 +93,7 @@ status_count() {
 # The first start deploys all 200 (not timed); then every start adopts them.
 start_daemon_ns "$work/200.toml" > /dev/null
 for _ in $(seq 1800); do [ "$(status_count running)" = 200 ] && break; sleep 0.5; done
-[ "$(status_count running)" = 200 ] || { echo "the 200 releases did not all start; see $work/daemon.log" >&2; exit 1; }
+[ "$(status_count running)" = 200 ] || bench_fail "the 200 releases did not all start" "$work/daemon.log"
 stop_daemon
 
 ready_200=(); rss_200=(); rss_50=(); rss_1=()
@@ -119,7 +119,7 @@ ip netns exec "$prefix-h1" nsenter -t "$(cat "$work/host1/sshd.pid")" -m -u env 
 pids+=($!)
 sleep 5
 beam_pid=$(pgrep -f "beam.*bench_beam_$$" | head -1 || true)
-[ -n "$beam_pid" ] || { echo "the baseline BEAM did not stay up; see $work/beam.log" >&2; exit 1; }
+[ -n "$beam_pid" ] || bench_fail "the baseline BEAM did not stay up" "$work/beam.log"
 beam_rss=$(rss_kib "$beam_pid")
 
 r200=$(printf '%s\n' "${ready_200[@]}" | median)
@@ -172,7 +172,7 @@ in_daemon_ns env ERL_EPMD_PORT=4370 HOME="$work/erlhome" erl -name watcher@198.1
 watcher=$!
 pids+=("$watcher")
 for _ in $(seq 300); do grep -q connected "$work/watcher.log" && break; sleep 0.1; done
-grep -q connected "$work/watcher.log" || { echo "the Erlang watcher did not connect; see $work/watcher.log" >&2; exit 1; }
+grep -q connected "$work/watcher.log" || bench_fail "the Erlang watcher did not connect" "$work/watcher.log"
 sleep 20  # both sides idle, as a quiet partition finds them
 cut_ms=$(date +%s%3N)
 for n in 6 7 8; do bash "$here/../scripts/test-hosts.sh" link "$prefix" "$n" down; done
@@ -189,9 +189,10 @@ wait "$watcher" || true
 theirs=()
 while read -r _ _ at; do theirs+=("$(awk -v a="$at" -v c="$cut_ms" 'BEGIN { printf "%.2f", (a - c) / 1000 }')"); done \
     < <(grep '^nodedown' "$work/watcher.log")
-[ ${#theirs[@]} = 3 ] || { echo "the Erlang watcher saw ${#theirs[@]} of 3 nodedowns; see $work/watcher.log" >&2; exit 1; }
+[ ${#theirs[@]} = 3 ] || bench_fail "the Erlang watcher saw ${#theirs[@]} of 3 nodedowns" "$work/watcher.log"
 ours_s=()
-for n in 6 7 8; do ours_s+=("$(awk -v a="${ours[$n]:-60000}" 'BEGIN { printf "%.2f", a / 1000 }')"); done
+[ ${#ours[@]} = 3 ] || bench_fail "only ${#ours[@]} of 3 cut hosts showed all releases unreachable within 60 s" "$work/daemon.log"
+for n in 6 7 8; do ours_s+=("$(awk -v a="${ours[$n]}" 'BEGIN { printf "%.2f", a / 1000 }')"); done
 o=$(printf '%s\n' "${ours_s[@]}" | median); t=$(printf '%s\n' "${theirs[@]}" | median)
 echo "{\"scenario\":\"partition_detection\",\"ours_s\":$o,\"baseline_s\":$t,\"ratio\":$(ratio "$o" "$t"),\"ours_runs_s\":$(json_list "${ours_s[@]}"),\"baseline_runs_s\":$(json_list "${theirs[@]}"),\"baseline\":\"Erlang nodedown with the default net_ticktime (60 s)\",\"note\":\"target <= 15 s\"}"
 stop_daemon
