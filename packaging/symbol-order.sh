@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Writes packaging/controlnode.order, the list of functions a running daemon executes, which packaging/build.sh
+# hands to the linker to place them together. Run it again when the code has changed much (bench/run.sh daemon
+# shows the cost of a stale list as resident memory), and commit the file.
+#
+# How: the daemon built by packaging/build.sh runs the bench's one-host fleet of 20 releases (bench/daemon-lib.sh)
+# under valgrind's callgrind, the way a host runs it: a start that adopts the running releases, READY=1, two
+# `controlnode status` requests, idle ticks and keepalives, SIGTERM; then the same with one release. Every function callgrind saw executing in
+# the binary goes in the list, sorted by name so that the file diffs well, plus the few that only run outside
+# callgrind (it serialises threads, so lock contention never happens there). Takes about three minutes.
+# Needs valgrind (apt-get install valgrind) besides what scripts/install-deps.sh installs.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cd "$here/.."
+command -v valgrind > /dev/null || { echo "symbol-order.sh: valgrind is missing; apt-get install valgrind" >&2; exit 1; }
+idle_seconds=${ORDER_IDLE_SECONDS:-30}
+controlnode=$(packaging/build.sh)
+. scripts/loopback-host.sh
+workspace symbol-order
+. bench/daemon-lib.sh
+local_fleet
+
+# The first start deploys the releases (nothing runs yet); the profiled one finds them running.
+start_daemon "$work/20.toml" > /dev/null
+stop_daemon
+for count in 20 1; do
+    echo "symbol-order.sh: the daemon under callgrind with $count releases, ${idle_seconds} s idle" >&2
+    start_daemon "$work/$count.toml" valgrind --tool=callgrind --demangle=no --dump-instr=no \
+        --callgrind-out-file="$work/callgrind-$count.out" > /dev/null
+    "$controlnode" status --config "$work/$count.toml" > /dev/null
+    "$controlnode" status --json --config "$work/$count.toml" > /dev/null
+    sleep "$idle_seconds"
+    stop_daemon
+done
+
+python3 - "$controlnode" "$work"/callgrind-*.out > packaging/controlnode.order <<'PY'
+import os, re, sys
+binary, profiles = os.path.realpath(sys.argv[1]), sys.argv[2:]
+# Callgrind names each object (ob=, cob=) and function (fn=, cfn=) in full once, as "(id) name", then by "(id)".
+tables = {"ob": {}, "fn": {}}
+def name(kind, value):
+    m = re.match(r"\((\d+)\)(?: (.*))?$", value)
+    if not m:
+        return value
+    if m.group(2) is not None:
+        tables[kind][m.group(1)] = m.group(2)
+    return tables[kind].get(m.group(1))
+functions = set()
+for line in (line for profile in profiles for line in open(profile, errors="replace")):
+    key, _, value = line.rstrip("\n").partition("=")
+    if key.startswith("version:"):                          # a new profile, with its own ids
+        tables, current, called = {"ob": {}, "fn": {}}, None, None
+    elif key == "ob":
+        current = name("ob", value)
+    elif key == "cob":
+        called = name("ob", value)
+    elif key in ("fn", "cfn"):
+        function = name("fn", value)
+        obj = called if key == "cfn" and called else current
+        if obj and os.path.realpath(obj) == binary and function:
+            functions.add(re.sub(r"'\d+$", "", function))   # 'N marks a recursion level
+        if key == "cfn":
+            called = None
+# Code valgrind could not name (shown as addresses) has no symbol to order; the entry point and the contention
+# paths of locks run only outside callgrind's view.
+functions = {f for f in functions if not f.startswith(("0x", "("))}
+functions |= {"_start", "$s15Synchronization12_MutexHandleV9_lockSlowyys6UInt32VF",
+              "$s15Synchronization12_MutexHandleV11_unlockSlowyyF", "_dispatch_unfair_lock_lock_slow",
+              "_dispatch_unfair_lock_unlock_slow"}
+print("\n".join(sorted(functions)))
+PY
+echo "symbol-order.sh: $(wc -l < packaging/controlnode.order) functions in packaging/controlnode.order" >&2
