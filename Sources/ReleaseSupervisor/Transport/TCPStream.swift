@@ -170,9 +170,8 @@ private final class PushPump: Sendable {
                         handler(.end)
                     } else {
                         handler(.bytes(UnsafeRawBufferPointer(rebasing: state.buffer[0..<count])))
-                        // A short read of a stream socket means it is drained (epoll(7)): the next
-                        // recv would only say EAGAIN, and the next edge calls us again.
-                        if count < state.buffer.count { return }
+                        // A short read does not mean the end was seen: a peer's last bytes and its FIN that
+                        // arrive together raise one edge, and no other edge follows. Read on until EAGAIN.
                     }
                 } catch {
                     state.ended = true
