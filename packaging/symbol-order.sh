@@ -5,9 +5,10 @@
 #
 # How: the daemon built by packaging/build.sh runs the bench's one-host fleet of 20 releases (bench/daemon-lib.sh)
 # under valgrind's callgrind, the way a host runs it: a start that adopts the running releases, READY=1, two
-# `controlnode status` requests, idle ticks and keepalives, SIGTERM; then the same with one release. Every function callgrind saw executing in
-# the binary goes in the list, sorted by name so that the file diffs well, plus the few that only run outside
-# callgrind (it serialises threads, so lock contention never happens there). Takes about three minutes.
+# `controlnode status` requests, idle ticks and keepalives, SIGTERM; then the same with one release. Every function
+# callgrind saw executing in the binary goes in the list, sorted by name so that the file diffs well, plus the few
+# that only run outside callgrind (it serialises threads, so lock contention never happens there), plus the names
+# of the list it replaces that the binary still has (ORDER_FRESH=1 starts from nothing). Takes about four minutes.
 # Needs valgrind (apt-get install valgrind) besides what scripts/install-deps.sh installs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -33,9 +34,10 @@ for count in 20 1; do
     stop_daemon
 done
 
-python3 - "$controlnode" "$work"/callgrind-*.out > packaging/controlnode.order <<'PY'
+nm --defined-only "$controlnode" | awk '{ print $NF }' > "$work/defined"
+python3 - "$controlnode" "$work/defined" "$work"/callgrind-*.out > "$work/order" <<'PY'
 import os, re, sys
-binary, profiles = os.path.realpath(sys.argv[1]), sys.argv[2:]
+binary, defined, profiles = os.path.realpath(sys.argv[1]), sys.argv[2], sys.argv[3:]
 # Callgrind names each object (ob=, cob=) and function (fn=, cfn=) in full once, as "(id) name", then by "(id)".
 tables = {"ob": {}, "fn": {}}
 def name(kind, value):
@@ -67,6 +69,15 @@ functions = {f for f in functions if not f.startswith(("0x", "("))}
 functions |= {"_start", "$s15Synchronization12_MutexHandleV9_lockSlowyys6UInt32VF",
               "$s15Synchronization12_MutexHandleV11_unlockSlowyyF", "_dispatch_unfair_lock_lock_slow",
               "_dispatch_unfair_lock_unlock_slow"}
+# Each run sees a slightly different set (which thread waits on which lock varies): the names of the current list
+# that the binary still defines stay, so the list is the union of every profile taken since ORDER_FRESH=1.
+if os.environ.get("ORDER_FRESH") != "1" and os.path.exists("packaging/controlnode.order"):
+    names = set(line.strip() for line in open(defined))
+    functions |= {line.strip() for line in open("packaging/controlnode.order")
+                  if not line.startswith("#") and line.strip() in names}
+print("# The functions a running daemon executes, placed together by the linker (packaging/build.sh).")
+print("# Made by packaging/symbol-order.sh; make it anew after large code changes.")
 print("\n".join(sorted(functions)))
 PY
-echo "symbol-order.sh: $(wc -l < packaging/controlnode.order) functions in packaging/controlnode.order" >&2
+mv "$work/order" packaging/controlnode.order
+echo "symbol-order.sh: $(grep -vc '^#' packaging/controlnode.order) functions in packaging/controlnode.order" >&2
