@@ -62,8 +62,8 @@ hz=$(getconf CLK_TCK)
 # How much of packaging/controlnode.order the binary still has: names gone since it was made cost memory, and
 # packaging/symbol-order.sh makes it anew.
 order_names() { grep -v '^#' packaging/controlnode.order | LC_ALL=C sort -u; }
-order_found=$(nm --defined-only "$controlnode" | awk '{ print $NF }' | LC_ALL=C sort -u | LC_ALL=C comm -12 - <(order_names) |
-    wc -l)
+order_found=$(nm --defined-only "$controlnode" | awk '{ print $NF }' | LC_ALL=C sort -u |
+    LC_ALL=C comm -12 - <(order_names) | wc -l)
 order_share=$(ratio "$order_found" "$(order_names | wc -l)")
 cpu_percent=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$hz" -v s="$idle_seconds" 'BEGIN { printf "%.3f", 100 * t / hz / s }')
 echo "{\"scenario\":\"rss_1_release\",\"ours_mib\":$(awk -v k="$rss_1" 'BEGIN { printf "%.1f", k / 1024 }'),\"baseline_mib\":$(awk -v k="$beam_rss" 'BEGIN { printf "%.1f", k / 1024 }'),\"ratio\":$(ratio "$rss_1" "$beam_rss"),\"baseline\":\"bare hidden erl node connected to the release (the reference library runs in one; measured 65-70 MB)\"}"
