@@ -7,7 +7,7 @@
 #     (packaging/controlnode.order, made by packaging/symbol-order.sh) placed together at the start of the
 #     code, with the compiler's unnamed helpers beside them (packaging/unnamed-functions.ld). The kernel maps
 #     code 64 KB at a time around each page touched, so scattered functions cost whole windows of memory:
-#     this layout keeps about 1 MB of the daemon's resident memory out. Names the order file lists that the
+#     this layout keeps about 3 MB of the daemon's resident memory out. Names the order file lists that the
 #     code no longer has are skipped, so a stale file costs memory, never a failed build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
