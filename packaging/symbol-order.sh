@@ -39,13 +39,15 @@ python3 - "$controlnode" "$work/defined" "$work"/callgrind-*.out > "$work/order"
 import os, re, sys
 binary, defined, profiles = os.path.realpath(sys.argv[1]), sys.argv[2], sys.argv[3:]
 # Callgrind names each object (ob=, cob=) and function (fn=, cfn=) in full once, as "(id) name", then by "(id)".
+# Objects are kept as resolved paths, resolved once each.
 tables = {"ob": {}, "fn": {}}
 def name(kind, value):
+    resolve = os.path.realpath if kind == "ob" else str
     m = re.match(r"\((\d+)\)(?: (.*))?$", value)
     if not m:
-        return value
+        return resolve(value)
     if m.group(2) is not None:
-        tables[kind][m.group(1)] = m.group(2)
+        tables[kind][m.group(1)] = resolve(m.group(2))
     return tables[kind].get(m.group(1))
 functions = set()
 for line in (line for profile in profiles for line in open(profile, errors="replace")):
@@ -59,7 +61,7 @@ for line in (line for profile in profiles for line in open(profile, errors="repl
     elif key in ("fn", "cfn"):
         function = name("fn", value)
         obj = called if key == "cfn" and called else current
-        if obj and os.path.realpath(obj) == binary and function:
+        if obj == binary and function:
             functions.add(re.sub(r"'\d+$", "", function))   # 'N marks a recursion level
         if key == "cfn":
             called = None
