@@ -32,6 +32,11 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .systemLibrary(
             name: "CSystemd",
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
@@ -41,6 +46,7 @@ let package = Package(
             dependencies: [
                 "CSSH2",
                 "CSystemd",
+                "CSQLite",
                 "CZlib",
                 "CEpoll",
                 .product(name: "Logging", package: "swift-log"),

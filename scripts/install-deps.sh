@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages controlnode builds and tests with, when any is missing (needs root).
 set -euo pipefail
-packages=(libssh2-1-dev libsystemd-dev zlib1g-dev pkg-config openssh-server openssh-client erlang-nox erlang-dev
+packages=(libssh2-1-dev libsystemd-dev libsqlite3-dev sqlite3 zlib1g-dev pkg-config openssh-server openssh-client erlang-nox erlang-dev
     elixir iproute2 util-linux procps systemd systemd-container debootstrap python3)
 missing=()
 for package in "${packages[@]}"; do
