@@ -86,6 +86,7 @@ local_fleet_config() {
 [daemon]
 control_socket = "$work/control-$count.sock"
 registry = "$work/registry"
+state_dir = "$work/state-$count"
 known_hosts = "$SSHD_KNOWN_HOSTS"
 log_level = "warning"
 

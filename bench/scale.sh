@@ -57,6 +57,7 @@ write_config() {
 [daemon]
 control_socket = "$work/control.sock"
 registry = "$work/registry"
+state_dir = "$work/state"
 known_hosts = "$work/known_hosts"
 log_level = "warning"
 CONF

@@ -46,6 +46,7 @@ cat > "$work/controlnode.toml" <<CONF
 [daemon]
 control_socket = "$work/control.sock"
 registry = "$work/registry"
+state_dir = "$work/state"
 known_hosts = "$SSHD_KNOWN_HOSTS"
 log_level = "info"
 

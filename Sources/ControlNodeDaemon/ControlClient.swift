@@ -25,25 +25,9 @@ struct SocketOptions: ParsableArguments {
     /// Sends `request`; with `hold`, reads only the first line and returns the still open connection.
     func send(_ request: ControlRequest, hold: Bool) throws -> (response: ControlResponse, connection: Int32?) {
         let path = self.path
-        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = try open(sending: request)
         var keepOpen = false
         defer { if !keepOpen { close(fd) } }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in Array(path.utf8.prefix(raw.count - 1)).enumerated() { raw[index] = byte }
-        }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard connected == 0 else {
-            let reason = errno == EACCES ? "permission denied (run as root or as a member of the controlnode group)"
-                : "no controlnode daemon is listening there (start it: systemctl start controlnode)"
-            standardError("controlnode: cannot reach \(path): \(reason)")
-            throw ExitCode(1)
-        }
-        let bytes = try JSONEncoder.line(request)
-        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         var response: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while !(hold && response.last == 10) {
@@ -57,6 +41,57 @@ struct SocketOptions: ParsableArguments {
         }
         keepOpen = hold && decoded.ok
         return (decoded, keepOpen ? fd : nil)
+    }
+
+    /// Sends `request` and hands each response line to `each` as it arrives, until the daemon closes; returns the
+    /// last line.
+    func follow(_ request: ControlRequest, each: (ControlResponse) -> Void) throws -> ControlResponse {
+        let fd = try open(sending: request)
+        defer { close(fd) }
+        var pending: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var last: ControlResponse?
+        while true {
+            let count = read(fd, &buffer, buffer.count)
+            if count <= 0 { break }
+            pending += buffer[0..<count]
+            while let newline = pending.firstIndex(of: 10) {
+                let line = Array(pending[..<newline])
+                pending.removeSubrange(...newline)
+                guard let decoded = try? JSONDecoder().decode(ControlResponse.self, from: Data(line)) else { continue }
+                each(decoded)
+                last = decoded
+            }
+        }
+        guard let last else {
+            standardError("controlnode: the daemon at \(path) closed the connection without an answer")
+            throw ExitCode(1)
+        }
+        return last
+    }
+
+    /// A connection to the daemon with `request` sent; exits with a one-line error when there is no daemon.
+    private func open(sending request: ControlRequest) throws -> Int32 {
+        let path = self.path
+        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in Array(path.utf8.prefix(raw.count - 1)).enumerated() { raw[index] = byte }
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else {
+            let reason = errno == EACCES ? "permission denied (run as root or as a member of the controlnode group)"
+                : "no controlnode daemon is listening there (start it: systemctl start controlnode)"
+            standardError("controlnode: cannot reach \(path): \(reason)")
+            close(fd)
+            throw ExitCode(1)
+        }
+        let bytes = try JSONEncoder.line(request)
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        return fd
     }
 
     /// Sends a request that changes something; prints the message or fails with the daemon's error.
@@ -88,33 +123,19 @@ struct Status: ParsableCommand {
             line(String(decoding: try encoder.encode(rows), as: UTF8.self))
             return
         }
-        let header = ["RELEASE", "HOST", "STATUS", "VERSION", "NODE", "PID", "RESTARTS", "SINCE", "LAST ERROR"]
-        let table = rows.map { row in
-            [row.release, row.host, row.status, row.version ?? "-", row.node ?? "-", row.osPid.map(String.init) ?? "-",
-             String(row.restarts), row.since ?? "-", row.lastError ?? ""]
-        }
-        let widths = header.indices.map { column in ([header] + table).map { $0[column].count }.max() ?? 0 }
-        for cells in [header] + table {
-            line(cells.enumerated().map { $1 + String(repeating: " ", count: widths[$0] - $1.count) }.joined(separator: "  "))
-        }
+        let header = [
+            "RELEASE", "HOST", "STATUS", "VERSION", "DESIRED", "DESIRED BY", "DRIFT", "NODE", "PID", "RESTARTS", "SINCE",
+            "LAST ERROR",
+        ]
+        printTable(header, rows.map { row in
+            [row.release, row.host, row.status, row.version ?? "-", row.desiredVersion ?? "-", row.desiredBy ?? "-",
+             row.drift ? "yes" : "no", row.node ?? "-", row.osPid.map(String.init) ?? "-", String(row.restarts),
+             row.since ?? "-", row.lastError ?? ""]
+        })
     }
 }
 
-/// `controlnode deploy RELEASE VERSION [--host H] [--replace]`.
-struct Deploy: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Deploy a version from the registry.")
-    @Argument var release: String
-    @Argument var version: String
-    @Option(help: "Only this host.") var host: String?
-    @Flag(help: "Stop a running release first.") var replace = false
-    @OptionGroup var options: SocketOptions
-
-    func run() throws {
-        try options.perform(ControlRequest(command: "deploy", release: release, host: host, version: version, replace: replace))
-    }
-}
-
-/// `controlnode start|stop|restart|rollback RELEASE [--host H]`.
+/// `controlnode start|stop|restart RELEASE [--host H]`.
 struct ReleaseRequest: ParsableArguments {
     @Argument var release: String
     @Option(help: "Only this host.") var host: String?
@@ -152,12 +173,6 @@ struct Restart: ReleaseCommand {
     @OptionGroup var request: ReleaseRequest
 }
 
-struct Rollback: ReleaseCommand {
-    static let configuration = CommandConfiguration(abstract: "Start the previous version still installed on the host.")
-    static let command = "rollback"
-    @OptionGroup var request: ReleaseRequest
-}
-
 /// `controlnode tunnel RELEASE --host H`: a local port to the release's node, held open until interrupted.
 struct TunnelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -186,4 +201,21 @@ struct Reload: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Make the daemon re-read its configuration.")
     @OptionGroup var options: SocketOptions
     func run() throws { try options.perform(ControlRequest(command: "reload")) }
+}
+
+/// Prints `rows` under `header`, each column as wide as its widest cell.
+func printTable(_ header: [String], _ rows: [[String]]) {
+    let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+    for cells in [header] + rows {
+        let padded = cells.enumerated().map { $1 + String(repeating: " ", count: widths[$0] - $1.count) }
+        line(padded.joined(separator: "  ").trimmingTrailingSpaces())
+    }
+}
+
+extension String {
+    fileprivate func trimmingTrailingSpaces() -> String {
+        var text = self
+        while text.last == " " { text.removeLast() }
+        return text
+    }
 }

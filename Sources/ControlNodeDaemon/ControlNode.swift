@@ -8,8 +8,8 @@ struct ControlNode: AsyncParsableCommand {
         abstract: "Deploy Erlang/Elixir releases to hosts over SSH and keep them connected, monitored and running.",
         version: "controlnode 0.1.0",
         subcommands: [
-            Run.self, Status.self, Deploy.self, Start.self, Stop.self, Restart.self, Rollback.self, Reload.self,
-            TunnelCommand.self,
+            Run.self, Status.self, Deploy.self, Rollback.self, RolloutCommand.self, History.self, Start.self, Stop.self,
+            Restart.self, Reload.self, TunnelCommand.self,
             CheckConfig.self, RegistryCommand.self, Probe.self,
         ]
     )

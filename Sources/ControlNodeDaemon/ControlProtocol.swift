@@ -8,9 +8,25 @@ struct ControlRequest: Codable, Sendable {
     var host: String?
     var version: String?
     var replace: Bool?
+    /// `deploy` and `rollback`: the hosts (`--host`, repeatable); all of the release's when absent.
+    var hosts: [String]?
+    /// `deploy`: overrides of the release's update settings.
+    var maxParallel: Int?
+    var canary: Int?
+    /// `deploy`: deploy a quarantined version anyway.
+    var force: Bool?
+    /// `deploy` and `rollback`: answer with the rollout's id at once instead of following it.
+    var detach: Bool?
+    /// `history`: at most this many records.
+    var limit: Int?
 
     /// Whether the request changes anything (these are logged with the caller's uid).
-    var isMutating: Bool { command != "status" }
+    var isMutating: Bool { !["status", "history", "rollout-status"].contains(command) }
+
+    enum CodingKeys: String, CodingKey {
+        case command, release, host, version, replace, hosts, canary, force, detach, limit
+        case maxParallel = "max_parallel"
+    }
 }
 
 /// The daemon's answer, as one JSON line.
@@ -19,6 +35,16 @@ struct ControlResponse: Codable, Sendable {
     var error: String?
     var message: String?
     var status: [StatusRow]?
+    /// The rollout a deploy or rollback started, or a promote or abort acted on.
+    var rollout: Int64?
+    /// One live update of a followed rollout.
+    var update: UpdateRow?
+    /// On the last line of a followed rollout.
+    var done: Bool?
+    /// `history`.
+    var history: [HistoryRow]?
+    /// `rollout status`.
+    var rollouts: [RolloutRow]?
 }
 
 /// One (release, host) in `controlnode status --json`.
@@ -34,12 +60,17 @@ struct StatusRow: Codable, Sendable {
     var restarts: Int
     var since: String?
     var lastError: String?
+    var desiredVersion: String?
+    var desiredBy: String?
+    var drift: Bool
 
     enum CodingKeys: String, CodingKey {
-        case release, host, node, status, version, mode, restarts, since
+        case release, host, node, status, version, mode, restarts, since, drift
         case tunnelPort = "tunnel_port"
         case osPid = "os_pid"
         case lastError = "last_error"
+        case desiredVersion = "desired_version"
+        case desiredBy = "desired_by"
     }
 
     /// Absent values are written as null, not left out, as `status --json` promises.
@@ -56,9 +87,13 @@ struct StatusRow: Codable, Sendable {
         try container.encode(restarts, forKey: .restarts)
         try container.encode(since, forKey: .since)
         try container.encode(lastError, forKey: .lastError)
+        try container.encode(desiredVersion, forKey: .desiredVersion)
+        try container.encode(desiredBy, forKey: .desiredBy)
+        try container.encode(drift, forKey: .drift)
     }
 
-    init(_ state: ReleaseState, mode: ControlMode) {
+    /// The row of `state`; `drift` when it runs a version other than `desired`.
+    init(_ state: ReleaseState, mode: ControlMode, desired: ReleaseVersion?, desiredBy: String?) {
         release = state.release
         host = state.host
         node = state.nodeName.map { "\($0)" }
@@ -73,6 +108,9 @@ struct StatusRow: Codable, Sendable {
         case .failed(let reason), .unreachable(let reason): lastError = reason
         default: lastError = state.lastError
         }
+        desiredVersion = desired.map { "\($0)" }
+        self.desiredBy = desired == nil ? nil : desiredBy
+        drift = state.status == .running && desired != nil && state.version != desired
     }
 }
 

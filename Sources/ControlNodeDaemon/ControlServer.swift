@@ -18,9 +18,11 @@ final class ControlServer: @unchecked Sendable {
     private let path: String
     private let group: gid_t
     private let logger: Logger
-    private let handle: @Sendable (ControlRequest) async -> ControlAnswer
+    private let handle: @Sendable (ControlRequest, Requester) async -> ControlAnswer
 
-    init(path: String, logger: Logger, handle: @escaping @Sendable (ControlRequest) async -> ControlAnswer) throws {
+    init(
+        path: String, logger: Logger, handle: @escaping @Sendable (ControlRequest, Requester) async -> ControlAnswer
+    ) throws {
         self.path = path
         self.logger = logger
         self.handle = handle
@@ -115,9 +117,22 @@ final class ControlServer: @unchecked Sendable {
                 ])
         }
         let handle = self.handle
+        let requester = Requester(
+            uid: credentials.uid, user: getpwuid(credentials.uid).map { String(cString: $0.pointee.pw_name) })
         // One task per request; it owns the client socket and closes it after replying.
         Task {
-            let answer = await handle(request)
+            let answer = await handle(request, requester)
+            if let updates = answer.updates {
+                // A followed rollout: a line per update. A caller that stops reading is dropped after 5 s (its
+                // stream then ends, and the rollout goes on without it).
+                var timeout = timeval(tv_sec: 5, tv_usec: 0)
+                setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                if Self.send(client, answer.response, close: false) {
+                    for await update in updates where !Self.send(client, .following(update), close: false) { break }
+                }
+                Glibc.close(client)
+                return
+            }
             guard let release = answer.heldUntilClosed else {
                 Self.send(client, answer.response)
                 return
@@ -159,26 +174,39 @@ final class ControlServer: @unchecked Sendable {
 
     private func reply(_ client: Int32, _ response: ControlResponse) { Self.send(client, response) }
 
-    private static func send(_ client: Int32, _ response: ControlResponse, close: Bool = true) {
+    /// Writes one response line; false when the caller is gone or stopped reading.
+    @discardableResult
+    private static func send(_ client: Int32, _ response: ControlResponse, close: Bool = true) -> Bool {
         let bytes = (try? JSONEncoder.line(response)) ?? Array("{\"ok\":false}\n".utf8)
         var offset = 0
         while offset < bytes.count {
-            let count = bytes.withUnsafeBytes { write(client, $0.baseAddress! + offset, $0.count - offset) }
+            let count = bytes.withUnsafeBytes {
+                Glibc.send(client, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL))
+            }
             if count <= 0 { break }
             offset += count
         }
         if close { Glibc.close(client) }
+        return offset == bytes.count
     }
 }
 
-/// A response, and what the request holds open until the caller disconnects (a tunnel).
+/// A response, and what the request holds open until the caller disconnects (a tunnel), or the lines that follow
+/// it (a followed rollout).
 struct ControlAnswer: Sendable {
     var response: ControlResponse
     var heldUntilClosed: (@Sendable () async -> Void)?
+    var updates: AsyncStream<RolloutUpdate>?
 
     init(_ response: ControlResponse, heldUntilClosed: (@Sendable () async -> Void)? = nil) {
         self.response = response
         self.heldUntilClosed = heldUntilClosed
+    }
+
+    /// `response`, then a line for each update of a rollout until it ends.
+    init(_ response: ControlResponse, following updates: AsyncStream<RolloutUpdate>) {
+        self.response = response
+        self.updates = updates
     }
 }
 

@@ -23,7 +23,15 @@ struct Run: AsyncParsableCommand {
         defer { journal?.close() }
         let logger = Logger(label: "controlnode")
         for warning in loaded.warnings { logger.warning("\(warning)", metadata: ["event": "config_warning"]) }
-        let supervisor = Supervisor(configPath: config, config: loaded.config, logger: logger)
+        let store: SQLiteStateStore
+        do {
+            store = try SQLiteStateStore(directory: loaded.config.daemon.stateDirectory)
+        } catch {
+            logger.critical("cannot open the state store: \(error)", metadata: ["event": "failed"])
+            standardError("controlnode: \(error)")
+            throw ExitCode(1)
+        }
+        let supervisor = Supervisor(configPath: config, config: loaded.config, store: store, logger: logger)
         let watchdog = try Watchdog.fromEnvironment()
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in

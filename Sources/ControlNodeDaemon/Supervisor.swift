@@ -8,17 +8,21 @@ import Glibc
 
 /// The daemon: one `ReleaseActor` per (release, host) of the configuration, in one task group; `READY=1`
 /// once every actor has initialised, `STATUS=` kept current, SIGHUP reloads the configuration (added pairs
-/// start, removed ones stop supervising, changed ones restart, unchanged ones are untouched), SIGTERM closes
-/// every connection and leaves every release running.
+/// start, removed ones stop supervising, changed ones restart, unchanged ones are untouched, a changed `version`
+/// becomes a rollout), SIGTERM lets rollouts finish their step in flight, closes every connection and leaves
+/// every release running. Desired versions, the history and rollouts in flight live in the state store.
 actor Supervisor {
-    private let configPath: String
-    private var config: ControlNodeConfig
-    private let logger: Logger
+    let configPath: String
+    var config: ControlNodeConfig
+    let logger: Logger
+    let store: any StateStore
+    let engine: RolloutEngine
+    var registry: Registry?
     private let notifier = Notifier()
     /// sd_notify blocks when systemd's socket is full; it runs on this queue so the supervisor never does.
     private let notifications = DispatchQueue(label: "controlnode.sd-notify")
     private let pool: SSHConnectionPool
-    private var supervising: [ReleaseHost: (actor: ReleaseActor, task: Task<Void, Never>)] = [:]
+    var supervising: [ReleaseHost: (actor: ReleaseActor, task: Task<Void, Never>)] = [:]
     private var statuses: [ReleaseHost: ReleaseState.Status] = [:]
     private var initialized: Set<ReleaseHost> = []
     private var ready = false
@@ -26,10 +30,12 @@ actor Supervisor {
     private let commands: AsyncStream<SupervisorCommand>
     private let commandSink: AsyncStream<SupervisorCommand>.Continuation
 
-    init(configPath: String, config: ControlNodeConfig, logger: Logger) {
+    init(configPath: String, config: ControlNodeConfig, store: any StateStore, logger: Logger) {
         self.configPath = configPath
         self.config = config
+        self.store = store
         self.logger = logger
+        engine = RolloutEngine(store: store, logger: logger)
         pool = SSHConnectionPool(logger: logger)
         (commands, commandSink) = AsyncStream.makeStream()
     }
@@ -38,43 +44,53 @@ actor Supervisor {
     func run() async throws {
         let signals = SignalWatcher(sink: commandSink)
         defer { signals.cancel() }
-        let control = try ControlServer(path: config.daemon.controlSocket, logger: logger) { [weak self] request in
+        let control = try ControlServer(path: config.daemon.controlSocket, logger: logger) { [weak self] request, requester in
             guard let self else { return ControlAnswer(ControlResponse(ok: false, error: "controlnode is stopping")) }
-            if request.command == "tunnel" { return await self.openTunnel(request) }
-            return ControlAnswer(await self.handle(request))
+            return await self.answer(request, from: requester)
         }
         control.start()
         server = control
         defer { control.close() }
-        try start(config.supervised())
-        if supervising.isEmpty { markReady() }
-        for await command in commands {
-            switch command {
-            case .event(let event):
-                record(event)
-            case .reload:
-                await reload()
-            case .terminate:
-                await shutdown()
-                return
+        let desired = try await store.desiredVersions()
+        try start(config.supervised(), desired: desired)
+        let engine = self.engine
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await engine.run() }
+            if supervising.isEmpty { markReady() }
+            for await command in commands {
+                switch command {
+                case .event(let event):
+                    record(event)
+                case .ready:
+                    await resumeRollouts()
+                    await rollOutConfig(Array(config.releases.keys).sorted())
+                case .reload:
+                    await reload()
+                case .terminate:
+                    await shutdown()
+                }
             }
+            group.cancelAll()
         }
     }
 
-    private func start(_ pairs: [ControlNodeConfig.Supervised]) {
-        let registry: Registry?
-        do {
-            registry = try Registry(directory: config.daemon.registry)
-        } catch {
-            registry = nil
-            logger.error(
-                "cannot open the registry; releases can be supervised but not deployed",
-                metadata: ["event": "registry_unavailable", "error": "\(error)"])
+    /// Starts an actor for each pair not yet supervised, at the version the store says it should run (else the
+    /// configuration's, in manage mode: a first start, or a pair new to the configuration).
+    func start(_ pairs: [ControlNodeConfig.Supervised], desired: [ReleaseHost: DesiredVersion]) {
+        if registry == nil {
+            do {
+                registry = try Registry(directory: config.daemon.registry)
+            } catch {
+                logger.error(
+                    "cannot open the registry; releases can be supervised but not deployed",
+                    metadata: ["event": "registry_unavailable", "error": "\(error)"])
+            }
         }
         for pair in pairs where supervising[pair.key] == nil {
+            let version = desired[pair.key]?.version ?? (pair.release.controlMode == .manage ? pair.desiredVersion : nil)
             let actor = ReleaseActor(
                 release: pair.release, host: pair.host, pool: pool, registry: registry,
-                desiredVersion: pair.desiredVersion, tickTimeout: config.daemon.tickTimeout, logger: logger)
+                desiredVersion: version, tickTimeout: config.daemon.tickTimeout, logger: logger)
             let sink = commandSink
             // Each actor's task is owned here: cancelled on removal, reload or shutdown, awaited on shutdown.
             let task = Task {
@@ -108,6 +124,7 @@ actor Supervisor {
 
     private func markReady() {
         ready = true
+        commandSink.yield(.ready)
         let status = statusLine()
         notify { try $0.ready(status: status) }
         logger.notice("controlnode ready", metadata: ["event": "ready", "status": "\(statusLine())"])
@@ -141,7 +158,7 @@ actor Supervisor {
 
     /// Re-reads the configuration and applies the difference; nil when applied, else why it was rejected.
     @discardableResult
-    private func reload() async -> String? {
+    func reload() async -> String? {
         notify { try $0.reloading() }
         let next: ControlNodeConfig
         let pairs: [ControlNodeConfig.Supervised]
@@ -157,6 +174,14 @@ actor Supervisor {
             return "\(error)"
         }
         var diff = ConfigDiff(from: config, to: next)
+        if let refusal = await refusal(of: diff, next) {
+            logger.error(
+                "configuration rejected; the running one stays in force",
+                metadata: ["event": "reload_failed", "error": "\(refusal)"])
+            let line = statusLine()
+            notify { try $0.ready(status: line) }
+            return refusal
+        }
         // A cookie file rewritten in place leaves the configuration as it was, but its pairs must use the new cookie.
         let cookies = Dictionary(pairs.map { ($0.key, $0.release.cookie) }) { first, _ in first }
         let rotated = diff.unchanged.filter { key in
@@ -169,94 +194,30 @@ actor Supervisor {
         }
         config = next
         await apply(diff, pairs)
+        await rollOutConfig(diff.versionChanged + Set(diff.added.map(\.release)).sorted())
         return nil
     }
 
     private func apply(_ diff: ConfigDiff, _ pairs: [ControlNodeConfig.Supervised]) async {
         for key in diff.removed + diff.changed { await stop(key) }
         let wanted = Set(diff.added + diff.changed)
-        start(pairs.filter { wanted.contains($0.key) })
+        let desired = (try? await store.desiredVersions()) ?? [:]
+        start(pairs.filter { wanted.contains($0.key) }, desired: desired)
         logger.notice(
             "configuration reloaded",
             metadata: [
                 "event": "reloaded", "added": "\(diff.added.count)", "removed": "\(diff.removed.count)",
-                "changed": "\(diff.changed.count)",
+                "changed": "\(diff.changed.count)", "versions_changed": "\(diff.versionChanged.count)",
             ])
         let status = statusLine()
         notify { try $0.ready(status: status) }
     }
 
-    /// Opens a local tunnel to a release's distribution port for an operator; it closes when the CLI goes.
-    func openTunnel(_ request: ControlRequest) async -> ControlAnswer {
-        guard let release = request.release, let host = request.host,
-            let entry = supervising[ReleaseHost(release: release, host: host)]
-        else {
-            return ControlAnswer(ControlResponse(ok: false, error: "name a supervised release and its host (--host)"))
-        }
-        do {
-            let forward = try await entry.actor.openTunnel()
-            logger.notice(
-                "tunnel opened", metadata: ["event": "tunnel", "release": "\(release)", "host": "\(host)", "port": "\(forward.port)"])
-            return ControlAnswer(
-                ControlResponse(ok: true, message: "\(forward.port)"),
-                heldUntilClosed: { forward.close() })
-        } catch {
-            return ControlAnswer(ControlResponse(ok: false, error: "\(error)"))
-        }
-    }
-
-    /// Answers one control-socket request.
-    func handle(_ request: ControlRequest) async -> ControlResponse {
-        let selected = supervising.filter { key, _ in
-            (request.release == nil || key.release == request.release) && (request.host == nil || key.host == request.host)
-        }.sorted { $0.key < $1.key }
-        if request.command == "reload" {
-            if let rejection = await reload() {
-                return ControlResponse(
-                    ok: false, error: "\(rejection); the running configuration stays in force, fix the file and reload again")
-            }
-            return ControlResponse(ok: true, message: "reloaded \(configPath)")
-        }
-        if request.command == "status" {
-            var rows: [StatusRow] = []
-            for (_, entry) in selected {
-                rows.append(StatusRow(await entry.actor.currentState, mode: entry.actor.release.controlMode))
-            }
-            return ControlResponse(ok: true, status: rows)
-        }
-        guard request.release != nil else { return ControlResponse(ok: false, error: "name a release") }
-        guard !selected.isEmpty else {
-            return ControlResponse(
-                ok: false, error: "no release \(request.release!)\(request.host.map { " on host \($0)" } ?? "") in \(configPath)")
-        }
-        var failures: [String] = []
-        for (key, entry) in selected {
-            do {
-                switch request.command {
-                case "deploy":
-                    guard let text = request.version, let version = ReleaseVersion(text) else {
-                        return ControlResponse(ok: false, error: "deploy needs a version such as 0.2.0")
-                    }
-                    try await entry.actor.deploy(version, replace: request.replace ?? false)
-                case "start": try await entry.actor.start()
-                case "stop": try await entry.actor.stop()
-                case "restart": try await entry.actor.restart()
-                case "rollback": try await entry.actor.rollback()
-                default: return ControlResponse(ok: false, error: "unknown command \(request.command)")
-                }
-            } catch {
-                failures.append("\(key): \(error)")
-            }
-        }
-        if failures.isEmpty {
-            return ControlResponse(ok: true, message: "\(request.command): done for \(selected.map { "\($0.key)" }.joined(separator: ", "))")
-        }
-        return ControlResponse(ok: false, error: failures.joined(separator: "; "))
-    }
-
     private func shutdown() async {
         notify { try $0.stopping(status: "closing connections; releases keep running") }
         logger.notice("stopping: closing connections, leaving releases running", metadata: ["event": "stopping"])
+        // A rollout finishes the step in flight (bounded well inside the unit's stop timeout) and is resumed later.
+        await engine.interrupt(within: .seconds(20))
         for key in Array(supervising.keys) { await stop(key) }
         await pool.closeAll()
         commandSink.finish()
@@ -271,6 +232,8 @@ extension String {
 /// What wakes the supervisor.
 enum SupervisorCommand: Sendable {
     case event(ReleaseEvent)
+    /// Every actor has answered: resume rollouts in flight and roll out configuration changes.
+    case ready
     case reload
     case terminate
 }

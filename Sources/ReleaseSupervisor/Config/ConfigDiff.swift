@@ -32,9 +32,13 @@ public struct ConfigDiff: Sendable, Equatable {
     public var unchanged: [ReleaseHost] = []
     /// The `[daemon]` keys whose values differ, such as `log_level`.
     public var daemonKeys: [String] = []
+    /// Releases in both whose `version` differs: each becomes a rollout, and no pair restarts for it.
+    public var versionChanged: [String] = []
 
     /// Whether the reload changes nothing at all.
-    public var isEmpty: Bool { added.isEmpty && removed.isEmpty && changed.isEmpty && daemonKeys.isEmpty }
+    public var isEmpty: Bool {
+        added.isEmpty && removed.isEmpty && changed.isEmpty && daemonKeys.isEmpty && versionChanged.isEmpty
+    }
 
     /// Compares `old` with `new`; every list is sorted.
     public init(from old: ControlNodeConfig, to new: ControlNodeConfig) {
@@ -52,16 +56,22 @@ public struct ConfigDiff: Sendable, Equatable {
                 && Self.settings(old.releases[pair.release]) == Self.settings(new.releases[pair.release])
             if same { unchanged.append(pair) } else { changed.append(pair) }
         }
+        versionChanged = old.releases.keys.filter { name in
+            new.releases[name].map { $0.version != old.releases[name]?.version } ?? false
+        }.sorted()
     }
 
     private static func pairs(_ config: ControlNodeConfig) -> Set<ReleaseHost> {
         Set(config.releases.values.flatMap { release in release.hosts.map { ReleaseHost(release: release.name, host: $0) } })
     }
 
-    /// A release's settings apart from its host list: adding a host to a release changes no other pair.
+    /// A release's settings apart from its host list (adding a host to a release changes no other pair), its
+    /// version (a rollout changes that) and its rollout settings (read when a rollout starts).
     private static func settings(_ release: ReleaseConfig?) -> ReleaseConfig? {
         guard var release else { return nil }
         release.hosts = []
+        release.version = nil
+        release.update = UpdatePolicy()
         return release
     }
 
@@ -70,6 +80,7 @@ public struct ConfigDiff: Sendable, Equatable {
         if old.nodeName != new.nodeName { keys.append("node_name") }
         if old.controlSocket != new.controlSocket { keys.append("control_socket") }
         if old.registry != new.registry { keys.append("registry") }
+        if old.stateDirectory != new.stateDirectory { keys.append("state_dir") }
         if old.knownHosts != new.knownHosts { keys.append("known_hosts") }
         if old.hostKeyPolicy != new.hostKeyPolicy { keys.append("host_key_policy") }
         if old.keepaliveInterval != new.keepaliveInterval { keys.append("keepalive_interval") }

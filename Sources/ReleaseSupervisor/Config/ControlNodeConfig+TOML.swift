@@ -8,6 +8,7 @@ extension ControlNodeConfig {
         lines.append("node_name = \(Self.quote(daemon.nodeName))")
         lines.append("control_socket = \(Self.quote(daemon.controlSocket))")
         lines.append("registry = \(Self.quote(daemon.registry))")
+        lines.append("state_dir = \(Self.quote(daemon.stateDirectory))")
         lines.append("known_hosts = \(Self.quote(daemon.knownHosts))")
         lines.append("host_key_policy = \(Self.quote(daemon.hostKeyPolicy.rawValue))")
         lines.append("keepalive_interval = \(Self.duration(daemon.keepaliveInterval))")
@@ -64,6 +65,13 @@ extension ControlNodeConfig {
             ]
             lines.append("health_check = { \(fields.joined(separator: ", ")) }")
         }
+        let update = release.update
+        let fields = [
+            "max_parallel = \(update.maxParallel)", "canary = \(update.canary)", "auto_promote = \(update.autoPromote)",
+            "min_healthy_time = \(duration(update.minHealthyTime))", "healthy_deadline = \(duration(update.healthyDeadline))",
+            "auto_revert = \(update.autoRevert)", "stage = \(update.stage)", "keep_versions = \(update.keepVersions)",
+        ]
+        lines.append("update = { \(fields.joined(separator: ", ")) }")
         return lines
     }
 

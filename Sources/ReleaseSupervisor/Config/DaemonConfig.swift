@@ -8,6 +8,8 @@ public struct DaemonConfig: Sendable, Equatable {
     public var controlSocket = "/run/controlnode/control.sock"
     /// Where release tarballs and their checksums are kept.
     public var registry = "/var/lib/controlnode/registry"
+    /// Where the state store (`state.db`: desired versions, history, rollouts) is kept: the unit's `StateDirectory=`.
+    public var stateDirectory = "/var/lib/controlnode"
     /// The known_hosts file host keys are checked against.
     public var knownHosts = "/etc/controlnode/known_hosts"
     /// What to do with unknown or changed host keys.
@@ -25,7 +27,7 @@ public struct DaemonConfig: Sendable, Equatable {
     public init() {}
 
     static let keys = [
-        "node_name", "control_socket", "registry", "known_hosts", "host_key_policy", "keepalive_interval",
+        "node_name", "control_socket", "registry", "state_dir", "known_hosts", "host_key_policy", "keepalive_interval",
         "tick_timeout", "log_level", "strict_permissions",
     ]
 
@@ -45,6 +47,7 @@ public struct DaemonConfig: Sendable, Equatable {
         }
         controlSocket = try reader.path("control_socket", example: "\"/run/controlnode/control.sock\"") ?? controlSocket
         registry = try reader.path("registry", example: "\"/var/lib/controlnode/registry\"") ?? registry
+        stateDirectory = try reader.path("state_dir", example: "\"/var/lib/controlnode\"") ?? stateDirectory
         knownHosts = try reader.path("known_hosts", example: "\"/etc/controlnode/known_hosts\"") ?? knownHosts
         hostKeyPolicy = try reader.choice("host_key_policy", HostKeyPolicy.self) ?? hostKeyPolicy
         keepaliveInterval = try reader.duration("keepalive_interval", example: "5s") ?? keepaliveInterval

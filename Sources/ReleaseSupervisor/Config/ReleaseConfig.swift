@@ -20,6 +20,8 @@ public struct ReleaseConfig: Sendable, Equatable {
     public var restart = RestartPolicy()
     /// The health check RPC, if any.
     public var healthCheck: HealthCheckConfig?
+    /// How rollouts change its hosts (`[releases.NAME.update]`).
+    public var update = UpdatePolicy()
 
     /// A release with default mode, timeouts and restart policy.
     public init(name: String, basePath: String, cookieFile: String, hosts: [String]) {
@@ -30,7 +32,7 @@ public struct ReleaseConfig: Sendable, Equatable {
     }
 
     static let keys = [
-        "base_path", "cookie_file", "hosts", "version", "mode", "start_timeout", "env", "restart", "health_check",
+        "base_path", "cookie_file", "hosts", "version", "mode", "start_timeout", "env", "restart", "health_check", "update",
     ]
     static let secrets = [
         "cookie": "put the cookie in a file readable only by controlnode (chmod 600) and set cookie_file to its path"
@@ -72,6 +74,35 @@ public struct ReleaseConfig: Sendable, Equatable {
         {
             healthCheck = try HealthCheckConfig(reading: check)
         }
+        if let update = try reader.table(
+            "update", allowed: Self.updateKeys, example: "{ max_parallel = 1, min_healthy_time = \"10s\" }")
+        {
+            self.update = try Self.readUpdate(update)
+        }
+    }
+
+    static let updateKeys = [
+        "max_parallel", "canary", "auto_promote", "min_healthy_time", "healthy_deadline", "auto_revert", "stage",
+        "keep_versions",
+    ]
+
+    private static func readUpdate(_ reader: TableReader) throws(ConfigError) -> UpdatePolicy {
+        var policy = UpdatePolicy()
+        policy.maxParallel = try reader.integer("max_parallel", in: 1...1000, example: "1") ?? policy.maxParallel
+        policy.canary = try reader.integer("canary", in: 0...1000, example: "1") ?? policy.canary
+        policy.autoPromote = try reader.boolean("auto_promote") ?? policy.autoPromote
+        policy.minHealthyTime =
+            try reader.duration("min_healthy_time", example: "10s", allowingZero: true) ?? policy.minHealthyTime
+        policy.healthyDeadline = try reader.duration("healthy_deadline", example: "5m") ?? policy.healthyDeadline
+        policy.autoRevert = try reader.boolean("auto_revert") ?? policy.autoRevert
+        policy.stage = try reader.boolean("stage") ?? policy.stage
+        policy.keepVersions = try reader.integer("keep_versions", in: 2...1000, example: "3") ?? policy.keepVersions
+        guard policy.healthyDeadline > policy.minHealthyTime else {
+            throw reader.error(
+                .invalidValue, "healthy_deadline", "must be longer than min_healthy_time",
+                remedy: "a host needs the deadline to stay healthy for min_healthy_time; raise healthy_deadline")
+        }
+        return policy
     }
 
     private static func readHosts(_ reader: TableReader, knownHosts: [String]) throws(ConfigError) -> [String] {

@@ -100,16 +100,17 @@ struct TableReader {
         return flag
     }
 
-    /// A positive duration written as "500ms", "5s", "5m" or "1h".
-    func duration(_ key: String, example: String) throws(ConfigError) -> Duration? {
+    /// A positive duration written as "500ms", "5s", "5m" or "1h" (or "0s", with `allowingZero`).
+    func duration(_ key: String, example: String, allowingZero: Bool = false) throws(ConfigError) -> Duration? {
         guard let value = table[key]?.value else { return nil }
         guard case .string(let text) = value.kind else {
             throw wrongType(key, value, expected: "a duration string", example: "\"\(example)\"")
         }
-        guard let duration = ConfigDuration.parse(text), duration > .zero else {
+        guard let duration = ConfigDuration.parse(text), duration > .zero || allowingZero else {
+            let least = allowingZero ? "a whole number" : "a positive whole number"
             throw error(
                 .invalidValue, key, "\"\(text)\" is not a duration",
-                remedy: "write a positive whole number and a unit: \"500ms\", \"5s\", \"5m\" or \"1h\"")
+                remedy: "write \(least) and a unit: \"500ms\", \"5s\", \"5m\" or \"1h\"")
         }
         return duration
     }

@@ -1,6 +1,6 @@
 extension ReleaseActor {
     /// Runs `body` as the one request in progress; another request meanwhile gets `busy` at once.
-    private func exclusively<T: Sendable>(_ what: String, _ body: () async throws(ReleaseError) -> T)
+    func exclusively<T: Sendable>(_ what: String, _ body: () async throws(ReleaseError) -> T)
         async throws(ReleaseError) -> T
     {
         if let current = busy {

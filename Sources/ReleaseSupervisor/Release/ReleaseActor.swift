@@ -20,7 +20,8 @@ public actor ReleaseActor {
     let eventSink: AsyncStream<ReleaseEvent>.Continuation
     let pool: SSHConnectionPool
     let registry: Registry?
-    let desiredVersion: ReleaseVersion?
+    /// The version `manage` mode keeps running; rollouts change it.
+    var desiredVersion: ReleaseVersion?
     let tickTimeout: Duration
     let logger: Logger
 

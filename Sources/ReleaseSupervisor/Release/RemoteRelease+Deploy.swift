@@ -5,12 +5,16 @@ extension RemoteRelease {
     /// rename into place, start `bin/<name> daemon` with the cookie and environment on stdin, and wait until
     /// the node registers in the host's EPMD.
     ///
-    /// - Parameter replace: stop a running release of the same name first; without it, a running release
-    ///   is an `alreadyRunning` error and nothing is touched.
+    /// - Parameters:
+    ///   - replace: stop a running release of the same name first; without it, a running release
+    ///     is an `alreadyRunning` error and nothing is touched.
+    ///   - startTimeout: how long the start may take; the release's `start_timeout` when nil.
     /// - Returns: the state once registered (version, node port, release path); `initializeState` connects.
     /// - Throws: `ReleaseError`; on a start timeout its detail carries the tail of the release's own log.
-    public func deploy(_ entry: RegistryEntry, replace: Bool = false, stopping running: (() async -> Void)? = nil)
-        async throws(ReleaseError) -> ReleaseState
+    public func deploy(
+        _ entry: RegistryEntry, replace: Bool = false, stopping running: (() async -> Void)? = nil,
+        startTimeout: Duration? = nil
+    ) async throws(ReleaseError) -> ReleaseState
     {
         if try await registration() != nil {
             guard replace else {
@@ -21,21 +25,34 @@ extension RemoteRelease {
             if let running { await running() } else { try await stop() }
             try await waitUntilUnregistered(timeout: .seconds(30))
         }
+        try await send(entry, start: true)
+        logger.info("release started", metadata: ["version": "\(entry.version)", "event": "starting"])
+        return try await waitUntilRegistered(version: entry.version, timeout: startTimeout)
+    }
+
+    /// Uploads and extracts `entry` into its version's directory, leaving `current` and any running release
+    /// alone: a rollout's staging, after which starting the version needs no upload.
+    public func stage(_ entry: RegistryEntry) async throws(ReleaseError) {
+        try await send(entry, start: false)
+    }
+
+    /// Runs the deploy script with the start environment and the tarball on its stdin.
+    private func send(_ entry: RegistryEntry, start: Bool) async throws(ReleaseError) {
         let version = entry.version
         let tarball = "\(release.basePath)/.\(release.name)-\(version).tar.gz"
-        let environment = try startEnvironment()
+        let environment = start ? try startEnvironment() : []
         let result: ExecResult
         do {
             // One command, so one login shell on the host: the environment, then the tarball, on its stdin.
             result = try await ssh.execute(
-                deployScript(version: version, tarball: tarball, sha256: entry.sha256, environmentSize: environment.count),
+                deployScript(
+                    version: version, tarball: tarball, sha256: entry.sha256, environmentSize: environment.count,
+                    start: start),
                 input: environment, thenFileAt: entry.path, timeout: .seconds(300))
         } catch {
             throw self.error(.hostCommandFailed, "could not send \(entry.path) to \(tarball)", error)
         }
         try checkDeployed(result, version: version, tarball: tarball, sha256: entry.sha256)
-        logger.info("release started", metadata: ["version": "\(version)", "event": "starting"])
-        return try await waitUntilRegistered(version: version)
     }
 
     /// Turns the deploy command's exit status into the error that says what went wrong where.
@@ -66,8 +83,11 @@ extension RemoteRelease {
     /// into private temporary files, verify the tarball's SHA-256 and rename it, extract into a temporary
     /// directory, check it, move it into place (an old copy of the same version goes aside first), point
     /// `current` at it, and start it. A failure at any step leaves neither a tarball under its final name nor
-    /// a half release under the final path; the temporary files are removed on every exit.
-    private func deployScript(version: ReleaseVersion, tarball: String, sha256: String, environmentSize: Int) -> String {
+    /// a half release under the final path; the temporary files are removed on every exit. Without `start` (staging),
+    /// `current` and a running release are left alone, and a version already extracted is left as it is.
+    private func deployScript(
+        version: ReleaseVersion, tarball: String, sha256: String, environmentSize: Int, start: Bool
+    ) -> String {
         let base = ShellQuote.quote(release.basePath)
         let final = ShellQuote.quote(path(of: version))
         let name = ShellQuote.quote(release.name)
@@ -91,9 +111,11 @@ extension RemoteRelease {
             mv "$work" \(final)
             work=
             rm -f \(ShellQuote.quote(tarball))
+            \(start ? """
             ln -sfn \(ShellQuote.quote("\(version)")) current.tmp && mv -T current.tmp current
             \(startLines(for: version, environmentFile: "\"$env_file\""))
             env_file=
+            """ : "")
             """
     }
 
@@ -122,10 +144,12 @@ extension RemoteRelease {
     /// Waits until the release has booted: registered in the host's EPMD and `init:get_status()` reports
     /// `started` (every application up), or fails with the tail of its log when the start timeout passes.
     /// A release that registers and then dies at boot is a start failure, not a success.
-    func waitUntilRegistered(version: ReleaseVersion) async throws(ReleaseError) -> ReleaseState {
+    func waitUntilRegistered(version: ReleaseVersion, timeout: Duration? = nil) async throws(ReleaseError) -> ReleaseState {
         let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: release.startTimeout)
+        let limit = timeout ?? release.startTimeout
+        let deadline = clock.now.advanced(by: limit)
         var lastProblem = "never registered in EPMD"
+        var wentDown = false
         while clock.now < deadline {
             if let info = try await registration() {
                 switch await bootStatus(port: info.port, until: deadline) {
@@ -138,20 +162,26 @@ extension RemoteRelease {
                     return state
                 case .failed(let problem):
                     lastProblem = problem
+                    wentDown = problem == BootStatus.wentDown
                 }
+            } else if wentDown {
+                // Registered, went down while booting, and gone from EPMD: the VM exited (an application failed to
+                // start). Waiting out the start timeout would only delay saying so.
+                lastProblem = "registered, then exited while booting"
+                break
             }
             try? await Task.sleep(for: .milliseconds(25))
         }
         let tail = (try? await logTail(version: version)) ?? "(no log found)"
-        throw error(
-            .startTimedOut,
-            "version \(version) did not finish booting within \(release.startTimeout) (\(lastProblem)); "
-                + "the end of its log:\n\(tail)")
+        let what = wentDown ? "exited while booting" : "did not finish booting within \(limit) (\(lastProblem))"
+        throw error(.startTimedOut, "version \(version) \(what); the end of its log:\n\(tail)")
     }
 
     private enum BootStatus {
         case started
         case failed(String)
+
+        static let wentDown = "went down while booting"
     }
 
     /// Connects to the registered node and polls `init:get_status()` until it says `started`.
@@ -175,7 +205,7 @@ extension RemoteRelease {
                 let status = try await connection.rpc("init", "get_status", timeout: .seconds(5))
                 if status.tupleElements?.first == .atom("started") { return .started }
             } catch {
-                return .failed("went down while booting")
+                return .failed(BootStatus.wentDown)
             }
             try? await Task.sleep(for: .milliseconds(25))
         }

@@ -51,7 +51,9 @@ extension RemoteRelease {
 
     /// Starts the version already extracted on the host (the one `current` points at, or `version`) without
     /// uploading anything, and waits until it registers in EPMD.
-    public func restart(version: ReleaseVersion? = nil) async throws(ReleaseError) -> ReleaseState {
+    public func restart(version: ReleaseVersion? = nil, startTimeout: Duration? = nil) async throws(ReleaseError)
+        -> ReleaseState
+    {
         var chosen = version
         if chosen == nil { chosen = try await currentVersion() }
         guard let chosen else {
@@ -66,7 +68,7 @@ extension RemoteRelease {
             \(startCommand(for: chosen))
             """
         _ = try await run("start version \(chosen)", script, input: try startEnvironment())
-        return try await waitUntilRegistered(version: chosen)
+        return try await waitUntilRegistered(version: chosen, timeout: startTimeout)
     }
 
     /// Stops the running version (if any) and starts the previous version still installed on the host.
@@ -81,5 +83,17 @@ extension RemoteRelease {
         }
         if let link { await link.close() }
         return try await restart(version: previous)
+    }
+}
+
+extension RemoteRelease {
+    /// Removes the extracted `versions` from the host; the one `current` points at is never removed.
+    public func remove(versions: [ReleaseVersion]) async throws(ReleaseError) {
+        guard !versions.isEmpty else { return }
+        let names = versions.map { ShellQuote.quote("\($0)") }.joined(separator: " ")
+        _ = try await run(
+            "remove old versions from \(release.basePath)",
+            "cd \(ShellQuote.quote(release.basePath)) || exit 1; keep=$(readlink current || true); "
+                + "for v in \(names); do [ \"$v\" = \"$keep\" ] || rm -rf -- \"./$v\"; done")
     }
 }

@@ -43,8 +43,8 @@ public struct RolloutStateMachine: Sendable, Equatable {
         case revert(String, to: ReleaseVersion?)
         /// The canaries are done: wait for `promote` or `abort`.
         case awaitPromotion
-        /// Quarantine the version for the release, with the reason.
-        case quarantine(reason: String)
+        /// Quarantine the version the host was changed to, with the reason.
+        case quarantine(String, reason: String)
         /// The rollout has ended (or, for `interrupted`, stopped until the daemon resumes it).
         case finish(OperationResult)
     }
@@ -142,7 +142,7 @@ public struct RolloutStateMachine: Sendable, Equatable {
             halt(.failed("\(host): \(reason)"))
             if versionAtFault && !quarantined {
                 quarantined = true
-                actions.append(.quarantine(reason: "\(host): \(reason)"))
+                actions.append(.quarantine(host, reason: "\(host): \(reason)"))
             }
         case .reverted(let host):
             settle(host, .reverted, nil)

@@ -6,10 +6,18 @@ public actor SQLiteStateStore: StateStore {
     /// The database file.
     public nonisolated let path: String
 
-    /// Opens (creating when absent) `state.db` in `directory` and migrates it to the current schema.
+    /// Opens (creating it, and the directory, when absent) `state.db` in `directory` and migrates it to the
+    /// current schema.
     ///
     /// - Throws: `StoreError` when the file cannot be opened, is damaged, or comes from a newer controlnode.
     public init(directory: String) throws(StoreError) {
+        do {
+            try LocalDirectory.create(directory, mode: 0o750)
+        } catch {
+            throw StoreError(
+                .unavailable, path: directory + "/state.db", "cannot create the state directory (\(error))",
+                remedy: "create \(directory) for the controlnode user, or set daemon.state_dir")
+        }
         try self.init(path: directory + "/state.db")
     }
 

@@ -1,8 +1,9 @@
 defmodule ServiceApp.MixProject do
   use Mix.Project
 
-  # One source tree, two versions: the test fixture builder sets SERVICE_APP_VERSION (0.1.0 or 0.2.0).
-  # No dependencies, so the build never needs Hex or the network.
+  # One source tree, several versions: the test fixture builder sets SERVICE_APP_VERSION, and
+  # SERVICE_APP_FLAVOUR for versions built to fail ("crash": start/2 raises; "unhealthy": the health check
+  # fails), which rollout tests deploy. No dependencies, so the build never needs Hex or the network.
   def project do
     [
       app: :service_app,
@@ -21,6 +22,10 @@ defmodule ServiceApp.MixProject do
   end
 
   def application do
-    [extra_applications: [:logger], mod: {ServiceApp.Application, []}]
+    [
+      extra_applications: [:logger],
+      mod: {ServiceApp.Application, []},
+      env: [flavour: System.get_env("SERVICE_APP_FLAVOUR", "normal")]
+    ]
   end
 end

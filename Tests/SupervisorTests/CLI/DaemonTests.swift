@@ -11,6 +11,7 @@ struct DaemonTests {
             [daemon]
             control_socket = "\(directory.file("control.sock"))"
             registry = "\(fixture.server.directory.file("registry"))"
+            state_dir = "\(directory.path)"
             known_hosts = "\(fixture.server.knownHosts)"
             keepalive_interval = "2s"
             tick_timeout = "5s"

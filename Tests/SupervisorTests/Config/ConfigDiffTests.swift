@@ -29,7 +29,7 @@ struct ConfigDiffTests {
         let old = try base()
         var new = old
         new.releases["service_app"]?.hosts = ["web2", "db1"]  // web1 leaves, db1 joins
-        new.releases["worker"]?.version = "2.0.0"  // every worker pair changes
+        new.releases["worker"]?.startTimeout = .seconds(90)  // every worker pair changes
         new.releases["batch"] = ReleaseConfig(
             name: "batch", basePath: "/opt/batch", cookieFile: "/etc/controlnode/batch.cookie", hosts: ["web1"])
         let diff = ConfigDiff(from: old, to: new)
@@ -38,6 +38,19 @@ struct ConfigDiffTests {
         #expect(diff.changed == [pair("worker", "db1")])
         #expect(diff.unchanged == [pair("service_app", "web2")], "a new host in the list changes no other pair")
         #expect(diff.daemonKeys.isEmpty)
+        #expect(diff.versionChanged.isEmpty)
+    }
+
+    @Test("a changed version or update table restarts no pair: the version becomes a rollout")
+    func versionChange() throws {
+        let old = try base()
+        var new = old
+        new.releases["worker"]?.version = "2.0.0"
+        new.releases["service_app"]?.update.maxParallel = 2
+        let diff = ConfigDiff(from: old, to: new)
+        #expect(diff.versionChanged == ["worker"])
+        #expect(diff.changed.isEmpty && diff.added.isEmpty && diff.removed.isEmpty)
+        #expect(!diff.isEmpty)
     }
 
     @Test("a host's settings change every release on that host")

@@ -32,11 +32,13 @@ extension TestHosts {
     /// Every release on every host unless `placement` names the hosts (by number); manage mode unless `modes`
     /// says; `env` is added to each release's environment. With `extraHost`, a host(count+1) entry names host 1
     /// again with EPMD on port 4400. `timing` holds the keepalive and tick settings: short ones by default, so
-    /// that partitions show within seconds; empty for the daemon's defaults.
+    /// that partitions show within seconds; empty for the daemon's defaults. `version` is each release's, and
+    /// `extra` adds lines to a release's table (an `update` or `health_check` table).
     func writeConfig(
         releases: [String], placement: [String: [Int]] = [:], modes: [String: String] = [:],
         env: [String: String] = [:], startTimeout: String = "60s", extraHost: Bool = false,
-        timing: String = "keepalive_interval = \"2s\"\ntick_timeout = \"5s\""
+        timing: String = "keepalive_interval = \"2s\"\ntick_timeout = \"5s\"", version: String = "0.1.0",
+        extra: [String: String] = [:]
     ) throws {
         if !FileManager.default.fileExists(atPath: directory.file("cookie")) {
             try directory.write("cookie", "fleet-\(UInt64.random(in: 0...UInt64.max))\n", mode: 0o600)
@@ -45,6 +47,7 @@ extension TestHosts {
             [daemon]
             control_socket = "\(controlSocket)"
             registry = "\(directory.file("registry"))"
+            state_dir = "\(directory.file("state"))"
             known_hosts = "\(knownHosts)"
             \(timing)
 
@@ -71,10 +74,11 @@ extension TestHosts {
                 base_path = "\(directory.file("opt/\(release)"))"
                 cookie_file = "\(directory.file("cookie"))"
                 hosts = [\(hostList)]
-                version = "0.1.0"
+                version = "\(version)"
                 mode = "\(modes[release] ?? "manage")"
                 start_timeout = "\(startTimeout)"
                 env = { \(environment) }
+                \(extra[release] ?? "")
 
                 """
         }
@@ -118,9 +122,12 @@ extension TestHosts {
         -> [[String: Any]]
     {
         var rows: [[String: Any]] = []
-        let running = await eventually(timeout: timeout, every: .milliseconds(500)) {
+        var running = false
+        // A daemon that exited will not get there: stop waiting at once.
+        _ = await eventually(timeout: timeout, every: .milliseconds(500)) {
             rows = (try? await self.status()) ?? []
-            return rows.count == count && rows.allSatisfy { $0["status"] as? String == "running" }
+            running = rows.count == count && rows.allSatisfy { $0["status"] as? String == "running" }
+            return running || !daemon.isRunning
         }
         let summary = Dictionary(grouping: rows) { $0["status"] as? String ?? "?" }.mapValues(\.count)
         try #require(running, "\(summary) \(rows.prefix(3))\n\(daemon.log.suffix(3000))")

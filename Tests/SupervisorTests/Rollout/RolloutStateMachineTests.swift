@@ -91,7 +91,7 @@ struct RolloutStateMachineTests {
         var machine = RolloutStateMachine(steps: steps(4), policy: policy { $0.stage = false }, idle: [])
         #expect(machine.start() == [.update("h1")])
         let actions = machine.handle(.updateFailed("h1", reason: "the node exited after 3 s", versionAtFault: true))
-        #expect(actions == [.quarantine(reason: "h1: the node exited after 3 s"), .revert("h1", to: old)])
+        #expect(actions == [.quarantine("h1", reason: "h1: the node exited after 3 s"), .revert("h1", to: old)])
         #expect(machine.phase == .reverting)
         #expect(machine.handle(.reverted("h1")) == [.finish(.reverted)])
         #expect(machine.steps.map(\.outcome) == [.reverted, .skipped, .skipped, .skipped])
@@ -117,7 +117,7 @@ struct RolloutStateMachineTests {
         var machine = RolloutStateMachine(steps: steps(2), policy: policy { $0.autoRevert = false; $0.stage = false }, idle: [])
         _ = machine.start()
         let actions = machine.handle(.updateFailed("h1", reason: "unhealthy", versionAtFault: true))
-        #expect(actions == [.quarantine(reason: "h1: unhealthy"), .finish(.failed)])
+        #expect(actions == [.quarantine("h1", reason: "h1: unhealthy"), .finish(.failed)])
         #expect(machine.steps.map(\.outcome) == [.failed, .skipped])
     }
 

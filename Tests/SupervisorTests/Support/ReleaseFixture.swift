@@ -10,8 +10,10 @@ import Foundation
 enum ReleaseFixture {
     /// The release name.
     static let name = "service_app"
-    /// The versions built.
-    static let versions = ["0.1.0", "0.2.0"]
+    /// The versions built: 0.1.0 and 0.2.0 work; 0.3.0 crashes at boot; 0.4.0 boots but fails its health check.
+    static let versions = ["0.1.0", "0.2.0", "0.3.0", "0.4.0"]
+    /// The versions built to fail, and how (`SERVICE_APP_FLAVOUR`).
+    static let flavours = ["0.3.0": "crash", "0.4.0": "unhealthy"]
 
     /// The path of the cached tarball of `version`, building every version first if needed.
     static func tarball(_ version: String) async throws -> String {
@@ -89,6 +91,7 @@ enum ReleaseFixture {
         environment["MIX_HOME"] = scratch.file("mix")
         environment["HEX_OFFLINE"] = "1"
         environment["SERVICE_APP_VERSION"] = version
+        environment["SERVICE_APP_FLAVOUR"] = flavours[version] ?? "normal"
         // /bin/sh changes directory (posix_spawn cannot here); the path is an argument, never parsed.
         let (status, output) = try runCommand(
             "/bin/sh", ["-c", "cd \"$1\" && exec mix release --overwrite", "sh", project], environment: environment)

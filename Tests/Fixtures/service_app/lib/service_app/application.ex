@@ -4,6 +4,7 @@ defmodule ServiceApp.Application do
 
   Test switches, read from the environment at boot:
   - `SERVICE_APP_CRASH_AT_BOOT=1`: start/2 raises, so the release never comes up (start-timeout tests).
+    A version built with the flavour "crash" always does.
   - `SERVICE_APP_BOOT_DELAY_MS=N`: start/2 waits N ms first (the node is in EPMD, the app not yet started).
   """
   use Application
@@ -11,7 +12,8 @@ defmodule ServiceApp.Application do
 
   @impl true
   def start(_type, _args) do
-    if System.get_env("SERVICE_APP_CRASH_AT_BOOT") == "1" do
+    if System.get_env("SERVICE_APP_CRASH_AT_BOOT") == "1" or
+         Application.get_env(:service_app, :flavour) == "crash" do
       raise "service_app crashes at boot because SERVICE_APP_CRASH_AT_BOOT=1"
     end
 

@@ -3,12 +3,16 @@ defmodule ServiceApp.Health do
   The health check controlnode calls over distribution.
 
   Healthy unless a marker file exists: `$RELEASE_TMP/unhealthy` (by default `<release root>/tmp/unhealthy`)
-  or the path in `SERVICE_APP_UNHEALTHY_FILE`. Tests create and remove the file to switch it.
+  or the path in `SERVICE_APP_UNHEALTHY_FILE`. Tests create and remove the file to switch it. A version built
+  with the flavour "unhealthy" is never healthy.
   """
 
-  @doc "`:ok`, or `{:error, :unhealthy}` while a marker file exists."
+  @doc "`:ok`, or `{:error, :unhealthy}` while a marker file exists (always, for the unhealthy flavour)."
   def check do
-    if Enum.any?(markers(), &File.exists?/1), do: {:error, :unhealthy}, else: :ok
+    unhealthy =
+      Application.get_env(:service_app, :flavour) == "unhealthy" or Enum.any?(markers(), &File.exists?/1)
+
+    if unhealthy, do: {:error, :unhealthy}, else: :ok
   end
 
   @doc "The marker files that make the check fail."

@@ -1,0 +1,125 @@
+import ReleaseSupervisor
+
+/// One host of a history record or a rollout, as `--json` shows it.
+struct HostRow: Codable, Sendable {
+    var host: String
+    var from: String?
+    var to: String?
+    var outcome: String
+    var error: String?
+    /// The last live update (`healthy 4/10 s`), for a rollout in progress.
+    var live: String?
+
+    init(_ step: HostStep, live: RolloutUpdate? = nil) {
+        host = step.host
+        from = step.from.map { "\($0)" }
+        to = step.to.map { "\($0)" }
+        outcome = step.outcome.rawValue
+        error = step.error
+        self.live = live.map(UpdateRow.init).map(\.text)
+    }
+}
+
+/// One record of `controlnode history --json`.
+struct HistoryRow: Codable, Sendable {
+    var id: Int64
+    var release: String
+    var kind: String
+    var version: String?
+    var requestedBy: String
+    var uid: UInt32?
+    var user: String?
+    var startedAt: String
+    var endedAt: String?
+    var result: String
+    var error: String?
+    var hosts: [HostRow]
+
+    enum CodingKeys: String, CodingKey {
+        case id, release, kind, version, uid, user, result, error, hosts
+        case requestedBy = "requested_by"
+        case startedAt = "started_at"
+        case endedAt = "ended_at"
+    }
+
+    init(_ record: OperationRecord) {
+        id = record.id
+        release = record.release
+        kind = record.kind.rawValue
+        version = record.version.map { "\($0)" }
+        requestedBy = "\(record.requester)"
+        uid = record.requester.uid
+        user = record.requester.user
+        startedAt = "\(record.startedAt)"
+        endedAt = record.endedAt.map { "\($0)" }
+        result = record.result.rawValue
+        error = record.error
+        hosts = record.hosts.map { HostRow($0) }
+    }
+}
+
+/// One rollout of `controlnode rollout status --json`: the record, its phase and each host's live state.
+struct RolloutRow: Codable, Sendable {
+    var record: HistoryRow
+    var phase: String
+    var active: Bool
+
+    init(_ status: RolloutStatus) {
+        record = HistoryRow(status.record)
+        record.hosts = status.record.hosts.map { HostRow($0, live: status.live[$0.host]) }
+        phase = status.phase.rawValue
+        active = true
+    }
+
+    init(finished record: OperationRecord) {
+        self.record = HistoryRow(record)
+        phase = "done"
+        active = false
+    }
+}
+
+/// One live update of a followed rollout.
+struct UpdateRow: Codable, Sendable {
+    var rollout: Int64
+    var host: String?
+    var state: String
+    var elapsed: Double?
+    var window: Double?
+    var detail: String?
+    var result: String?
+
+    init(_ update: RolloutUpdate) {
+        rollout = update.rollout
+        host = update.host
+        state = update.state
+        elapsed = update.healthy?.elapsed
+        window = update.healthy?.window
+        detail = update.detail
+        result = update.result?.rawValue
+    }
+
+    /// `healthy 4/10 s`, `failed: why`, `stopping`.
+    var text: String {
+        if let elapsed, let window { return "healthy \(Int(elapsed))/\(Int(window)) s" }
+        if let detail { return "\(state): \(detail)" }
+        return state
+    }
+}
+
+extension ControlResponse {
+    /// The line of one update of a followed rollout; the last one (with the result) says `done`.
+    static func following(_ update: RolloutUpdate) -> ControlResponse {
+        guard let result = update.result else { return ControlResponse(ok: true, rollout: update.rollout, update: UpdateRow(update)) }
+        var response = ended(update.rollout, result, error: update.detail)
+        response.update = UpdateRow(update)
+        return response
+    }
+
+    /// The last line of a rollout: ok only when it succeeded, else the result and why.
+    static func ended(_ id: Int64, _ result: OperationResult, error: String?) -> ControlResponse {
+        let succeeded = result == .succeeded
+        return ControlResponse(
+            ok: succeeded, error: succeeded ? nil : "rollout #\(id) \(result.rawValue)\(error.map { ": \($0)" } ?? "")",
+            message: succeeded ? "rollout #\(id) succeeded" : nil, rollout: id, done: true)
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import Testing
+
+/// Rollouts on 4 test hosts with real sshd and the fixture release: gated by health, one or two hosts down at a
+/// time, recorded in the history, reverted and quarantined on failure, canaries, and a daemon that dies in the
+/// middle.
+@Suite("rollouts on a fleet of test hosts", .serialized)
+struct FleetRolloutTests {
+    static let update = "update = { max_parallel = 1, min_healthy_time = \"2s\", healthy_deadline = \"40s\", keep_versions = 2 }"
+
+    /// 4 hosts running service_app 0.1.0 under a daemon, with `versions` in the registry too.
+    static func fleet(versions: [String], extra: String = update, startTimeout: String = "20s") async throws
+        -> (TestHosts, TestProcess, [[String: Any]])
+    {
+        let hosts = try TestHosts(count: 4)
+        try await hosts.storeReleases(["service_app"])
+        try await hosts.storeVersions(versions)
+        try hosts.writeConfig(releases: ["service_app"], startTimeout: startTimeout, extra: ["service_app": extra])
+        let daemon = try hosts.startDaemon()
+        let rows = try await hosts.allRunning(4, daemon)
+        return (hosts, daemon, rows)
+    }
+
+    @Test(
+        "a good rollout one host at a time, two at a time, busy refusals, history, downgrade then rollback, retention",
+        .enabled(if: TestHosts.isAvailable, "\(TestHosts.unavailableReason ?? "")"),
+        .timeLimit(.minutes(6)))
+    func goodRollouts() async throws {
+        let (hosts, daemon, initial) = try await Self.fleet(versions: ["0.2.0"])
+        defer { hosts.tearDown() }
+        defer { daemon.stop() }
+        #expect(initial.allSatisfy { $0["desired_version"] as? String == "0.1.0" && $0["drift"] as? Bool == false })
+
+        // max_parallel 1: never more than one host down; a second deploy and a per-host request meanwhile are busy.
+        let sampler = DowntimeSampler(hosts)
+        await sampler.start()
+        let deploy = Task { try await hosts.cli(["deploy", "service_app", "0.2.0"]) }
+        _ = try await hosts.waitFor(timeout: .seconds(30)) { rows in rows.contains { $0["status"] as? String != "running" } }
+        let second = try await hosts.cli(["deploy", "service_app", "0.2.0"])
+        #expect(second.status == 1 && second.output.contains("busy") && second.output.contains("rollout #"), "\(second.output)")
+        let stop = try await hosts.cli(["stop", "service_app", "--host", "host4"])
+        #expect(stop.status == 1 && stop.output.contains("busy"), "\(stop.output)")
+        let result = try await deploy.value
+        let (mostDown, samples) = await sampler.stop()
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("succeeded") && result.output.contains("host4 healthy 2/2 s"), "\(result.output)")
+        #expect(result.output.components(separatedBy: "host1 healthy 1/2 s").count == 2, "one line per change: \(result.output)")
+        #expect(mostDown <= 1 && samples > 20, "\(mostDown) down at once in \(samples) samples")
+        var rows = try await hosts.status()
+        #expect(rows.count == 4 && rows.allSatisfy { $0["version"] as? String == "0.2.0" && $0["status"] as? String == "running" }, "\(rows)")
+        #expect(rows.allSatisfy { ($0["desired_by"] as? String)?.hasPrefix("deploy #") == true }, "\(rows)")
+        #expect(rows.allSatisfy { ($0["desired_by"] as? String)?.contains("uid 0 (root)") == true }, "\(rows)")
+        let history = try await hosts.json(["history", "service_app"])
+        let record = try #require(history.first { $0["kind"] as? String == "deploy" && $0["result"] as? String == "succeeded" })
+        let outcomes = (record["hosts"] as? [[String: Any]] ?? []).map { $0["outcome"] as? String }
+        #expect(outcomes == ["updated", "updated", "updated", "updated"], "\(record)")
+        #expect(record["uid"] as? Int == 0 && record["version"] as? String == "0.2.0", "\(record)")
+        #expect(history.contains { $0["kind"] as? String == "stop" } == false, "a refused request is not recorded")
+
+        // A downgrade two at a time; then rollback returns to the version that ran before (0.2.0), not the highest
+        // installed version below the current one. Old versions beyond keep_versions = 2 go, never the running or
+        // the previous one.
+        let downgrade = DowntimeSampler(hosts)
+        await downgrade.start()
+        let down = try await hosts.cli(["deploy", "service_app", "0.1.0", "--max-parallel", "2"])
+        let downSampled = await downgrade.stop()
+        #expect(down.status == 0, "\(down.output)")
+        #expect(downSampled.mostDown <= 2, "\(downSampled.mostDown) down at once")
+        for number in 1...4 {
+            _ = try hosts.onHost(number, "mkdir -p '\(hosts.directory.file("opt/service_app"))/0.0.1/bin' && cp /bin/true '\(hosts.directory.file("opt/service_app"))/0.0.1/bin/service_app'")
+        }
+        let pidsBefore = hosts.pids(try await hosts.status())
+        let rollback = try await hosts.cli(["rollback", "service_app"])
+        #expect(rollback.status == 0, "\(rollback.output)")
+        rows = try await hosts.status()
+        #expect(rows.allSatisfy { $0["version"] as? String == "0.2.0" }, "\(rows)")
+        #expect(hosts.pids(rows).allSatisfy { pidsBefore[$0.key] != $0.value }, "every host restarted on 0.2.0")
+        let last = try #require(try await hosts.json(["history", "service_app", "--limit", "1"]).first)
+        #expect(last["kind"] as? String == "rollback" && last["result"] as? String == "succeeded", "\(last)")
+        for number in 1...4 {
+            let installed = try hosts.onHost(number, "ls '\(hosts.directory.file("opt/service_app"))'")
+            let names = Set(installed.split(whereSeparator: \.isWhitespace).map(String.init))
+            #expect(names.isSuperset(of: ["0.1.0", "0.2.0"]) && !names.contains("0.0.1"), "host\(number): \(names)")
+        }
+        #expect(daemon.isRunning)
+    }
+
+    @Test(
+        "a version that crashes at boot and one that fails its health check: the first host fails and is reverted, the others never stop, the version is quarantined",
+        .enabled(if: TestHosts.isAvailable, "\(TestHosts.unavailableReason ?? "")"),
+        .timeLimit(.minutes(6)))
+    func failingVersions() async throws {
+        let check = "health_check = { module = \"Elixir.ServiceApp.Health\", function = \"check\", interval = \"2s\", timeout = \"1s\" }"
+        let (hosts, daemon, initial) = try await Self.fleet(
+            versions: ["0.3.0", "0.4.0"], extra: Self.update + "\n" + check, startTimeout: "10s")
+        defer { hosts.tearDown() }
+        defer { daemon.stop() }
+        let pids = hosts.pids(initial)
+
+        for (version, cause) in [("0.3.0", "exited while booting"), ("0.4.0", "health check")] {
+            let deploy = try await hosts.cli(["deploy", "service_app", version])
+            #expect(deploy.status == 1, "\(deploy.output)")
+            let lastLine = deploy.output.split(separator: "\n").last.map(String.init) ?? ""
+            #expect(lastLine.contains("reverted") && lastLine.contains("host1") && lastLine.contains(cause), "\(deploy.output)")
+            let rows = try await hosts.allRunning(4, daemon, timeout: .seconds(30))
+            #expect(rows.allSatisfy { $0["version"] as? String == "0.1.0" && $0["desired_version"] as? String == "0.1.0" }, "\(rows)")
+            let now = hosts.pids(rows)
+            #expect(now["host1"] != pids["host1"], "host1 was changed and put back")
+            for host in ["host2", "host3", "host4"] { #expect(now[host] == pids[host], "\(host) was never stopped") }
+            let record = try #require(try await hosts.json(["history", "service_app", "--limit", "1"]).first)
+            let outcomes = (record["hosts"] as? [[String: Any]] ?? []).map { $0["outcome"] as? String }
+            #expect(record["result"] as? String == "reverted", "\(record)")
+            #expect(outcomes == ["reverted", "skipped", "skipped", "skipped"], "\(record)")
+        }
+
+        // Quarantined: a deploy is refused without --force, and so is a reload naming the version.
+        let again = try await hosts.cli(["deploy", "service_app", "0.3.0"])
+        #expect(again.status == 1 && again.output.contains("quarantined") && again.output.contains("--force"), "\(again.output)")
+        try hosts.writeConfig(
+            releases: ["service_app"], startTimeout: "10s", version: "0.3.0", extra: ["service_app": Self.update + "\n" + check])
+        let reload = try await hosts.cli(["reload"])
+        #expect(reload.status == 1 && reload.output.contains("quarantined") && reload.output.contains("releases.service_app.version"), "\(reload.output)")
+        #expect(reload.output.contains("stays in force"), "\(reload.output)")
+        let rows = try await hosts.status()
+        #expect(hosts.pids(rows).filter { $0.key != "host1" } == pids.filter { $0.key != "host1" })
+        #expect(daemon.isRunning)
+    }
+}
