@@ -71,10 +71,11 @@ struct RolloutRow: Codable, Sendable {
         active = true
     }
 
-    init(finished record: OperationRecord) {
+    /// A stored rollout the engine does not hold: ended, or waiting to be resumed once the daemon is ready.
+    init(stored record: OperationRecord) {
         self.record = HistoryRow(record)
-        phase = "done"
-        active = false
+        active = !record.result.isFinal
+        phase = active ? (record.phase?.split(separator: " ").first.map(String.init) ?? "resuming") : "done"
     }
 }
 

@@ -99,7 +99,7 @@ extension Supervisor {
         if !active.isEmpty { return ControlResponse(ok: true, rollouts: active.map(RolloutRow.init)) }
         do {
             let last = try await store.history(release: request.release, limit: 50).first { $0.kind.isRollout }
-            return ControlResponse(ok: true, rollouts: last.map { [RolloutRow(finished: $0)] } ?? [])
+            return ControlResponse(ok: true, rollouts: last.map { [RolloutRow(stored: $0)] } ?? [])
         } catch {
             return ControlResponse(ok: false, error: "\(error)")
         }

@@ -125,4 +125,163 @@ struct FleetRolloutTests {
         #expect(hosts.pids(rows).filter { $0.key != "host1" } == pids.filter { $0.key != "host1" })
         #expect(daemon.isRunning)
     }
+
+    @Test(
+        "canary 1: the rollout waits for promotion and promote finishes it; abort reverts the canary",
+        .enabled(if: TestHosts.isAvailable, "\(TestHosts.unavailableReason ?? "")"),
+        .timeLimit(.minutes(6)))
+    func canaries() async throws {
+        let (hosts, daemon, initial) = try await Self.fleet(versions: ["0.2.0"])
+        defer { hosts.tearDown() }
+        defer { daemon.stop() }
+        var pids = hosts.pids(initial)
+
+        for (version, step, result) in [("0.2.0", "promote", "succeeded"), ("0.1.0", "abort", "aborted")] {
+            let before = (try await hosts.status()).first { $0["host"] as? String == "host1" }?["version"] as? String
+            let started = try await hosts.cli(["deploy", "service_app", version, "--canary", "1", "--detach"])
+            #expect(started.status == 0 && started.output.contains("rollout #"), "\(started.output)")
+            var rollout: [String: Any]?
+            let waiting = await eventually(timeout: .seconds(60), every: .milliseconds(250)) {
+                rollout = try? await hosts.lastRollout()
+                return rollout?["phase"] as? String == "awaiting_promotion"
+            }
+            #expect(waiting, "\(String(describing: rollout))")
+            #expect(rolloutHosts(rollout)["host1"]?["outcome"] as? String == "updated")
+            var rows = try await hosts.status()
+            #expect(fleetRow(rows, host: 1)?["version"] as? String == version)
+            for number in 2...4 {
+                #expect(hosts.pids(rows)["host\(number)"] == pids["host\(number)"], "host\(number) waits for promotion")
+            }
+            #expect(daemon.log.contains("event=rollout_awaiting_promotion"))
+
+            let steer = try await hosts.cli(["rollout", step, "service_app"])
+            #expect(steer.status == 0, "\(steer.output)")
+            let ended = await eventually(timeout: .seconds(60), every: .milliseconds(250)) {
+                rollout = try? await hosts.lastRollout()
+                return rollout?["active"] as? Bool == false
+            }
+            #expect(ended, "\(String(describing: rollout))")
+            #expect((rollout?["record"] as? [String: Any])?["result"] as? String == result, "\(String(describing: rollout))")
+            rows = try await hosts.allRunning(4, daemon)
+            if step == "promote" {
+                #expect(rows.allSatisfy { $0["version"] as? String == version }, "\(rows)")
+                pids = hosts.pids(rows)
+            } else {
+                #expect(fleetRow(rows, host: 1)?["version"] as? String == before, "the canary is back on \(before ?? "?")")
+                #expect(rolloutHosts(rollout)["host1"]?["outcome"] as? String == "reverted")
+                for number in 2...4 { #expect(hosts.pids(rows)["host\(number)"] == pids["host\(number)"]) }
+            }
+        }
+        let promoteNothing = try await hosts.cli(["rollout", "promote", "service_app"])
+        #expect(promoteNothing.status == 1 && promoteNothing.output.contains("no rollout is in progress"), "\(promoteNothing.output)")
+    }
+
+    @Test(
+        "the daemon dies in the middle of rollouts: a restart resumes them, a finished host keeps its pid, the store stays whole; a CLI deploy survives a reboot; a config version change is a rollout",
+        .enabled(if: TestHosts.isAvailable, "\(TestHosts.unavailableReason ?? "")"),
+        .timeLimit(.minutes(8)))
+    func daemonDeaths() async throws {
+        let (hosts, first, _) = try await Self.fleet(versions: ["0.2.0"])
+        defer { hosts.tearDown() }
+        var daemon = first
+        defer { daemon.stop() }
+        var logs = 1
+        func restart(_ signal: Int32 = SIGKILL) async throws {
+            let current = daemon
+            current.signal(signal)
+            _ = try await offload { current.waitForExit() }
+            logs += 1
+            daemon = try hosts.startDaemon(log: "daemon-\(logs).log")
+        }
+
+        // kill -9 once the first host is done: the restarted daemon resumes, and host1 is not touched again.
+        _ = try await hosts.cli(["deploy", "service_app", "0.2.0", "--detach"])
+        var rollout: [String: Any]?
+        let hostDone = await eventually(timeout: .seconds(60), every: .milliseconds(100)) {
+            rollout = try? await hosts.lastRollout()
+            return rolloutHosts(rollout)["host1"]?["outcome"] as? String == "updated"
+        }
+        #expect(hostDone, "\(String(describing: rollout))")
+        let updatedPid = try #require(fleetRow(try await hosts.status(), host: 1)?["os_pid"] as? Int)
+        try await restart()
+        let resumed = await eventually(timeout: .seconds(90), every: .milliseconds(250)) {
+            rollout = try? await hosts.lastRollout()
+            return (rollout?["record"] as? [String: Any])?["result"] as? String == "succeeded"
+        }
+        #expect(resumed, "\(String(describing: rollout))\n\(daemon.log.suffix(3000))")
+        var rows = try await hosts.allRunning(4, daemon)
+        #expect(rows.allSatisfy { $0["version"] as? String == "0.2.0" }, "\(rows)")
+        #expect(fleetRow(rows, host: 1)?["os_pid"] as? Int == updatedPid, "host1 was not touched again")
+        #expect(daemon.log.contains("event=rollout_resumed"))
+
+        // Killed again and again in the middle of a rollout: the database stays whole and the rollout ends.
+        _ = try await hosts.cli(["deploy", "service_app", "0.1.0", "--detach"])
+        for round in 0..<6 {
+            try await Task.sleep(for: .milliseconds(300 + 400 * (round % 3)))
+            try await restart()
+            _ = try await hosts.waitFor(timeout: .seconds(30)) { !$0.isEmpty }
+        }
+        let finished = await eventually(timeout: .seconds(120), every: .milliseconds(250)) {
+            rollout = try? await hosts.lastRollout()
+            return rollout?["active"] as? Bool == false
+        }
+        #expect(finished, "\(String(describing: rollout))")
+        #expect((rollout?["record"] as? [String: Any])?["result"] as? String == "succeeded", "\(String(describing: rollout))\n\(daemon.log.suffix(6000))")
+        let integrity = try runCommand("/usr/bin/sqlite3", [hosts.directory.file("state/state.db"), "PRAGMA integrity_check;"])
+        #expect(integrity.output.trimmingCharacters(in: .whitespacesAndNewlines) == "ok", "\(integrity.output)")
+        rows = try await hosts.allRunning(4, daemon)
+        #expect(rows.allSatisfy { $0["version"] as? String == "0.1.0" }, "\(rows)")
+
+        // SIGTERM in the middle: the step in flight finishes and the rollout is recorded interrupted, then resumed.
+        _ = try await hosts.cli(["deploy", "service_app", "0.2.0", "--detach"])
+        _ = await eventually(timeout: .seconds(30), every: .milliseconds(100)) {
+            rolloutHosts(try? await hosts.lastRollout())["host1"]?["outcome"] as? String == "updating"
+        }
+        let stopping = daemon
+        stopping.signal(SIGTERM)
+        #expect(try await offload { stopping.waitForExit() } == 0)
+        let interrupted = try runCommand(
+            "/usr/bin/sqlite3", [hosts.directory.file("state/state.db"), "SELECT result FROM history ORDER BY id DESC LIMIT 1;"])
+        #expect(interrupted.output.contains("interrupted"), "\(interrupted.output)")
+        logs += 1
+        daemon = try hosts.startDaemon(log: "daemon-\(logs).log")
+        let afterTerm = await eventually(timeout: .seconds(90), every: .milliseconds(250)) {
+            rollout = try? await hosts.lastRollout()
+            return rollout?["active"] as? Bool == false
+        }
+        #expect(afterTerm, "\(String(describing: rollout))\n\(daemon.log.suffix(8000))")
+        rows = try await hosts.allRunning(4, daemon)
+        #expect(rows.allSatisfy { $0["version"] as? String == "0.2.0" }, "\(rows)")
+
+        // The config says 0.1.0, the last rollout 0.2.0: a host rebooted while the daemon is down comes back on 0.2.0.
+        let stopped = daemon
+        stopped.signal(SIGTERM)
+        _ = try await offload { stopped.waitForExit() }
+        try hosts.kill(onHost: 2, everything: true)
+        try hosts.startSSHD(onHost: 2)
+        logs += 1
+        daemon = try hosts.startDaemon(log: "daemon-\(logs).log")
+        rows = try await hosts.allRunning(4, daemon)
+        #expect(fleetRow(rows, host: 2)?["version"] as? String == "0.2.0", "\(rows)")
+        #expect((fleetRow(rows, host: 2)?["desired_by"] as? String)?.hasPrefix("deploy #") == true, "\(rows)")
+
+        // A changed version in the config, on reload, is a rollout one host at a time, not every host at once.
+        let back = try await hosts.cli(["deploy", "service_app", "0.1.0", "--max-parallel", "4"])
+        #expect(back.status == 0, "\(back.output)")
+        let sampler = DowntimeSampler(hosts)
+        await sampler.start()
+        try hosts.writeConfig(releases: ["service_app"], startTimeout: "20s", version: "0.2.0", extra: ["service_app": Self.update])
+        let reload = try await hosts.cli(["reload"])
+        #expect(reload.status == 0, "\(reload.output)")
+        let configured = await eventually(timeout: .seconds(90), every: .milliseconds(250)) {
+            let last = try? await hosts.lastRollout()
+            let record = last?["record"] as? [String: Any]
+            return record?["kind"] as? String == "config" && last?["active"] as? Bool == false
+        }
+        let (mostDown, _) = await sampler.stop()
+        #expect(configured)
+        #expect(mostDown <= 1, "\(mostDown) hosts down at once")
+        rows = try await hosts.allRunning(4, daemon)
+        #expect(rows.allSatisfy { $0["version"] as? String == "0.2.0" && $0["desired_by"] as? String == "config" }, "\(rows)")
+    }
 }
