@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds controlnode as it is installed, and prints the binary's path: release mode, the Swift runtime linked
-# in (the binary needs only the system's libssh2, libsystemd and libc), linked by lld:
+# in (the binary needs only the system's libssh2, libsystemd, libsqlite3 and libc), linked by lld:
 #   - relative relocations packed (-z pack-relative-relocs, which glibc 2.36 and later apply): the table of
 #     about 40,000 relocations that the loader reads once at start shrinks from about 1 MB to 8 KB;
 #   - code laid out by use: every function in its own section, and the functions a running daemon executes

@@ -12,6 +12,11 @@ if [ -z "$binary" ]; then
     binary=$(packaging/build.sh)
 fi
 install -D -m 0755 "$binary" "$prefix/bin/controlnode"
+missing=$(ldd "$prefix/bin/controlnode" 2>/dev/null | awk '/not found/ { print $1 }' | paste -sd' ' || true)
+if [ -n "$missing" ]; then
+    echo "install.sh: controlnode needs $missing; install them: apt-get install libssh2-1 libsystemd0 libsqlite3-0" >&2
+    exit 1
+fi
 install -D -m 0644 packaging/systemd/controlnode.service /etc/systemd/system/controlnode.service
 install -D -m 0644 packaging/systemd/controlnode.sysusers /etc/sysusers.d/controlnode.conf
 install -D -m 0644 packaging/systemd/controlnode.tmpfiles /etc/tmpfiles.d/controlnode.conf

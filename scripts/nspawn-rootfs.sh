@@ -5,7 +5,7 @@
 # built in a temporary directory and renamed into place, so an interrupted build never looks finished.
 set -euo pipefail
 cache=${CONTROLNODE_FIXTURES:-/var/tmp/controlnode-fixtures}
-packages=systemd,systemd-sysv,dbus,openssh-server,libssh2-1,libsystemd0,procps,iproute2
+packages=systemd,systemd-sysv,dbus,openssh-server,libssh2-1,libsystemd0,libsqlite3-0,procps,iproute2
 key=$(printf 'bookworm %s v1' "$packages" | sha256sum | cut -c1-16)
 rootfs="$cache/rootfs-bookworm-$key"
 if [ -x "$rootfs/lib/systemd/systemd" ]; then

@@ -1,14 +1,22 @@
 extension ReleaseActor {
-    /// Runs `body` as the one request in progress; another request meanwhile gets `busy` at once.
-    func exclusively<T: Sendable>(_ what: String, _ body: () async throws(ReleaseError) -> T)
-        async throws(ReleaseError) -> T
-    {
-        if let current = busy {
+    /// Runs `body` as the one request in progress; another request meanwhile gets `busy` at once. How it leaves the
+    /// release is `settling` its result (nil, or a thrown error: connected or not, as the link says).
+    func exclusively<T: Sendable>(
+        _ what: String, settling: (T?) -> ReleaseStateMachine.Outcome? = { _ in nil },
+        _ body: () async throws(ReleaseError) -> T
+    ) async throws(ReleaseError) -> T {
+        if let current = machine.begin(what) {
             throw ReleaseError(.busy, release: release.name, host: host.name, "busy with \(current); try again when it ends")
         }
-        busy = what
-        defer { busy = nil }
-        return try await body()
+        let result: Result<T, ReleaseError>
+        do {
+            result = .success(try await body())
+        } catch {
+            result = .failure(error)
+        }
+        let outcome = settling(try? result.get()) ?? (link != nil ? .attached : .detached)
+        if let reason = machine.end(outcome) { signalSink.yield(.recover(reason)) }
+        return try result.get()
     }
 
     /// Deploys `version` from the registry; with `replace`, a running release is stopped first.
@@ -29,7 +37,6 @@ extension ReleaseActor {
             }
             _ = try await remote.deploy(entry, replace: replace)
             state.version = version
-            stoppedByOperator = false
             transition(.deployed, to: .starting, "deployed version \(version)")
             if try await attach(remote) { transition(.connected, to: .running, "version \(version) running") }
         }
@@ -37,9 +44,9 @@ extension ReleaseActor {
 
     /// Stops the release (`init:stop()`), waits until it is gone, and keeps it stopped.
     public func stop() async throws(ReleaseError) {
-        try await exclusively("a stop") { () async throws(ReleaseError) in
+        // Kept stopped even when the stop fails half-way: the operator asked for it not to run.
+        try await exclusively("a stop", settling: { _ in .stoppedByOperator }) { () async throws(ReleaseError) in
             let remote = try await remote()
-            stoppedByOperator = true
             transition(.stopped, to: .stopping, "stopping on request")
             if let current = link {
                 try await remote.stop(over: current)
@@ -56,7 +63,6 @@ extension ReleaseActor {
     public func start() async throws(ReleaseError) {
         try await exclusively("a start") { () async throws(ReleaseError) in
             let remote = try await remote()
-            stoppedByOperator = false
             budget.reset()
             if try await attach(remote) {
                 transition(.connected, to: .running, "already running")

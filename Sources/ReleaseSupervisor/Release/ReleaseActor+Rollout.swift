@@ -45,15 +45,22 @@ extension ReleaseActor {
     ) async -> RolloutStepResult {
         let what = version.map { "a rollout to \($0)" } ?? "a rollout's revert"
         let result: RolloutStepResult
+        // A failed step leaves the pair failed: nothing restarts the version until the rollout has put it back.
+        let failing: (RolloutStepResult?) -> ReleaseStateMachine.Outcome? = { result in
+            switch result {
+            case .failed(let reason, _): .failed("rollout: \(reason)")
+            case nil: .failed("rollout: the step failed")
+            case .healthy: nil
+            }
+        }
         do {
-            result = try await exclusively(what) { () async throws(ReleaseError) in
+            result = try await exclusively(what, settling: failing) { () async throws(ReleaseError) in
                 try await changeExclusively(to: version, policy: policy, progress: progress)
             }
         } catch {
             result = .failed(reason: error.detail + (error.underlyingError.map { ": \($0)" } ?? ""), versionAtFault: false)
         }
         if case .failed(let reason, _) = result {
-            // Failed first: nothing may restart the version while the link closes (the actor is reentrant there).
             transition(.failed, to: .failed(reason: "rollout: \(reason)"), "rollout step failed: \(reason)")
             await closeLink()
         }
@@ -65,7 +72,6 @@ extension ReleaseActor {
     ) async throws(ReleaseError) -> RolloutStepResult {
         let started = ContinuousClock.now
         desiredVersion = version
-        stoppedByOperator = false
         budget.reset()
         let remote = try await remote()
         // Already on it (the daemon restarted in the middle of this host's step): only watch it.

@@ -2,24 +2,28 @@ import Logging
 
 extension ReleaseActor {
     /// Brings the actor in line with the host: attach to the running release, or (in `manage` mode, with a
-    /// desired version, and not stopped by an operator) start or deploy it.
+    /// desired version, and unless the machine says an operator stopped it) start or deploy it. The machine has
+    /// already said that a reconcile is due (`recheck`); how it ends goes back to it.
     func reconcile(after reason: String?) async {
-        guard busy == nil, !recovering, !isFailed else { return }
         do {
             let remote = try await remote()
             if try await attach(remote) {
                 transition(.connected, to: .running, "connected to \(state.nodeName.map { "\($0)" } ?? "the node")")
+                machine.settled(.attached)
                 return
             }
-            guard release.controlMode == .manage, !stoppedByOperator, let version = desiredVersion else {
+            guard release.controlMode == .manage, machine.mayStart, let version = desiredVersion else {
                 if state.status != .notRunning { transition(.stopped, to: .notRunning, reason ?? "not running") }
+                machine.settled(.detached)
                 return
             }
             try await startOrDeploy(version, remote)
+            machine.settled(link != nil ? .attached : .detached)
         } catch {
             if state.status != .unreachable(reason: error.description) {
                 transition(.unreachable, to: .unreachable(reason: error.description), "\(error)")
             }
+            machine.settled(.detached)
         }
     }
 
@@ -35,11 +39,6 @@ extension ReleaseActor {
                 .notInRegistry, release: release.name, host: host.name,
                 "cannot deploy \(version); add its tarball with `controlnode registry add`", underlyingError: error)
         }
-    }
-
-    var isFailed: Bool {
-        if case .failed = state.status { return true }
-        return false
     }
 
     /// Starts `version` when it is installed on the host, else deploys it from the registry; then attaches.
@@ -60,12 +59,9 @@ extension ReleaseActor {
     }
 
     /// The node went down (or its connection did): reconnect if it is still registered, restart it in
-    /// `manage` mode if it is gone (within the budget), report otherwise.
+    /// `manage` mode if it is gone (within the budget), report otherwise. The machine is `recovering` (a request
+    /// in progress, which brought the node down on purpose, handles it instead).
     func nodeWentDown(_ reason: NodeDownReason) async {
-        // A request in progress (stop, deploy, rollback) brought the node down on purpose and handles it.
-        guard busy == nil else { return }
-        recovering = true
-        defer { recovering = false }
         await closeLink()
         // The host's SSH connection died with it: the host is what went away, and saying so now beats waiting for
         // a new connection attempt to time out.
@@ -85,9 +81,11 @@ extension ReleaseActor {
                 let remote = try await remote()
                 if try await attach(remote) {
                     transition(.reconnected, to: .running, "reconnected; the release was left untouched")
+                    machine.settled(.attached)
                     return
                 }
                 try await nodeIsGone(remote)
+                machine.settled(link != nil ? .attached : (isGivenUp ? .failed(state.lastError ?? "failed") : .detached))
                 return
             } catch {
                 if state.status != .unreachable(reason: error.description) {
@@ -97,10 +95,17 @@ extension ReleaseActor {
                 try? await Task.sleep(for: Self.reconnectDelay(attempt: attempt))
             }
         }
+        machine.settled(.detached)
+    }
+
+    /// Whether the restart budget was spent: the status says so until an operator acts.
+    private var isGivenUp: Bool {
+        if case .failed = state.status { return true }
+        return false
     }
 
     private func nodeIsGone(_ remote: RemoteRelease) async throws(ReleaseError) {
-        guard release.controlMode == .manage, !stoppedByOperator else {
+        guard release.controlMode == .manage else {
             transition(.stopped, to: .notRunning, "the node is gone; \(release.controlMode) mode leaves it alone")
             return
         }
@@ -148,12 +153,11 @@ extension ReleaseActor {
     }
 
     private func tick() async {
-        guard busy == nil, !recovering else { return }
         guard let link else {
-            if !isFailed { signalSink.yield(.changed) }
+            signalSink.yield(.changed)  // the loop asks the machine whether a recheck is due
             return
         }
-        guard let check = release.healthCheck else { return }
+        guard machine.checksHealth, let check = release.healthCheck else { return }
         let healthy: Bool
         do {
             let result = try await link.connection.rpc(check.module, check.function, check.arguments, timeout: check.timeout)
@@ -161,14 +165,7 @@ extension ReleaseActor {
         } catch {
             healthy = false
         }
-        guard self.link === link else { return }
-        if healthy {
-            healthFailures = 0
-            return
-        }
-        healthFailures += 1
-        guard healthFailures >= check.failuresBeforeAction else { return }
-        healthFailures = 0
+        guard self.link === link, machine.health(healthy, threshold: check.failuresBeforeAction) else { return }
         transition(.healthFailed, to: state.status, "health check \(check.module):\(check.function) failed \(check.failuresBeforeAction) times")
         if check.onFailure == .restart, release.controlMode == .manage {
             try? await (try? await remote())?.stop(over: link)

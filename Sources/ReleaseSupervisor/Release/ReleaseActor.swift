@@ -29,14 +29,11 @@ public actor ReleaseActor {
     var link: ReleaseLink?
     var linkGeneration = 0
     var budget: RestartBudget
-    var busy: String?
-    var healthFailures = 0
-    /// Set while `nodeWentDown` works out what happened, so the periodic recheck does not act meanwhile.
-    var recovering = false
+    /// What the actor is doing, and what it may do next: every decision about requests, node downs, rechecks and
+    /// health checks is asked of it.
+    var machine = ReleaseStateMachine()
     /// The node's name from the last connection.
     var knownNodeName: NodeName?
-    /// Set by an operator's stop: `manage` mode does not start the release again until `start`.
-    var stoppedByOperator = false
     let signals: AsyncStream<Signal>
     let signalSink: AsyncStream<Signal>.Continuation
     /// Told each time a link is closed: wakes a health loop with no check to run while connected.
@@ -47,6 +44,8 @@ public actor ReleaseActor {
     enum Signal: Sendable {
         case nodeDown(generation: Int, reason: NodeDownReason)
         case changed
+        /// A request ended after the node it left connected went down meanwhile.
+        case recover(NodeDownReason)
     }
 
     /// Creates the supervisor; nothing happens until `run()`.
@@ -75,7 +74,10 @@ public actor ReleaseActor {
     public var currentState: ReleaseState { state }
 
     /// The request in progress (such as `a deploy of 0.2.0`), if any: others get `busy` meanwhile.
-    public var requestInProgress: String? { busy }
+    public var requestInProgress: String? {
+        if case .busy(let request) = machine.phase { return request }
+        return nil
+    }
 
     /// Supervises until cancelled; then closes the link and leaves the release running.
     public func run() async {
@@ -87,11 +89,13 @@ public actor ReleaseActor {
                 if Task.isCancelled { break }
                 switch signal {
                 case .nodeDown(let generation, let reason) where generation == linkGeneration:
-                    await nodeWentDown(reason)
+                    if machine.nodeDown(reason) { await nodeWentDown(reason) }
                 case .nodeDown:
                     break  // an old link's farewell
                 case .changed:
-                    await reconcile(after: nil)
+                    if machine.recheck() { await reconcile(after: nil) }
+                case .recover(let reason):
+                    if machine.phase == .recovering { await nodeWentDown(reason) }
                 }
             }
             group.cancelAll()
@@ -164,7 +168,6 @@ public actor ReleaseActor {
         let restarts = state.restartCount
         state = found
         state.restartCount = restarts
-        healthFailures = 0
         return true
     }
 }

@@ -279,7 +279,7 @@ struct FleetRolloutTests {
             return record?["kind"] as? String == "config" && last?["active"] as? Bool == false
         }
         let (mostDown, _) = await sampler.stop()
-        #expect(configured)
+        #expect(configured, "\(daemon.log.suffix(6000))")
         #expect(mostDown <= 1, "\(mostDown) hosts down at once")
         rows = try await hosts.allRunning(4, daemon)
         #expect(rows.allSatisfy { $0["version"] as? String == "0.2.0" && $0["desired_by"] as? String == "config" }, "\(rows)")
