@@ -8,10 +8,11 @@ extension RolloutEngine {
     /// then carries out what it asks. The hosts' steps are child tasks; their results come back as events.
     func drive(_ release: String, events: AsyncStream<RolloutStateMachine.Event>) async {
         guard let first = runs[release] else { return }
+        let id = first.record.id
         let (progress, progressSink) = AsyncStream.makeStream(of: Progress.self, bufferingPolicy: .bufferingNewest(64))
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await (host, step) in progress { await self.report(release, host, step) }
+                for await (host, step) in progress { await self.report(id, release, host, step) }
             }
             var actions = runs[release]?.machine.start() ?? []
             var ended = false
@@ -34,13 +35,14 @@ extension RolloutEngine {
             progressSink.finish()
             if !ended { group.cancelAll() }
         }
-        if let run = runs[release], !(run.machine.result?.isFinal ?? false) {
+        // Only this rollout's own entry: once it has finished, a new rollout of the release may already be there.
+        if let run = runs[release], run.record.id == id, !(run.machine.result?.isFinal ?? false) {
             // Cancelled before the machine ended: the store keeps the steps; the next start resumes.
             try? await store.update(operation: run.record.id, result: .interrupted, error: run.machine.error, phase: run.machine.checkpoint)
             log(.notice, "rollout_interrupted", run.record, nil, "rollout #\(run.record.id) interrupted; the next start resumes it")
             for follower in run.followers.values { follower.finish() }
         }
-        runs[release] = nil
+        if runs[release]?.record.id == id { runs[release] = nil }
     }
 
     /// Stores every step the machine changed since the last write, each with the desired version it implies
@@ -158,17 +160,18 @@ extension RolloutEngine {
         } catch {
             logger.critical("cannot record the end of rollout #\(run.record.id): \(error)", metadata: ["event": "store_failed"])
         }
+        // Old versions go while the rollout still holds the release: a request meanwhile is told busy, rather than a
+        // new rollout's step finding a host busy with the removal.
+        if result == .succeeded { await prune(run) }
         let level: Logger.Level = result == .succeeded ? .notice : .warning
         let why = run.machine.error.map { ": \($0)" } ?? ""
         log(level, "rollout_\(result.rawValue)", run.record, nil, "rollout #\(run.record.id) of \(release) \(result.rawValue)\(why)")
         let final = RolloutUpdate(rollout: run.record.id, state: result.rawValue, detail: run.machine.error, result: result)
-        for follower in run.followers.values {
+        for follower in (runs[release]?.followers ?? run.followers).values {
             follower.yield(final)
             follower.finish()
         }
-        run.followers = [:]
         runs[release] = nil
-        if result == .succeeded { await prune(run) }
     }
 
     /// After a successful rollout: each changed host keeps `keep_versions` versions, the new and the previous
@@ -193,8 +196,8 @@ extension RolloutEngine {
     }
 
     /// A step's progress, to followers (the CLI's live lines).
-    private func report(_ release: String, _ host: String, _ progress: RolloutStepProgress) {
-        guard let id = runs[release]?.record.id else { return }
+    private func report(_ id: Int64, _ release: String, _ host: String, _ progress: RolloutStepProgress) {
+        guard runs[release]?.record.id == id else { return }
         var update = RolloutUpdate(rollout: id, host: host, state: "")
         switch progress {
         case .stopping: update.state = "stopping"
