@@ -102,7 +102,7 @@ struct UpdateRow: Codable, Sendable {
     /// `healthy 4/10 s`, `failed: why`, `stopping`.
     var text: String {
         if let elapsed, let window { return "healthy \(Int(elapsed))/\(Int(window)) s" }
-        if let detail { return "\(state): \(detail)" }
+        if let detail { return state == "staging" ? "staging \(detail)" : "\(state): \(detail)" }
         return state
     }
 }

@@ -11,6 +11,8 @@ public enum RolloutStepResult: Sendable, Equatable {
 
 /// Where a host's step is, for the CLI's live lines.
 public enum RolloutStepProgress: Sendable, Equatable {
+    /// The tarball is on its way: bytes sent of the total.
+    case staging(sent: Int, total: Int)
     case stopping
     case starting
     /// Healthy for `elapsed` of the `window` it must last.
@@ -28,11 +30,13 @@ extension ReleaseActor {
     public func setDesired(_ version: ReleaseVersion?) { desiredVersion = version }
 
     /// Uploads and extracts `version` on the host without stopping anything; nothing when it is already there.
-    public func stage(_ version: ReleaseVersion) async throws(ReleaseError) {
+    public func stage(
+        _ version: ReleaseVersion, progress: @escaping @Sendable (RolloutStepProgress) -> Void = { _ in }
+    ) async throws(ReleaseError) {
         try await exclusively("staging \(version)") { () async throws(ReleaseError) in
             let remote = try await remote()
             if try await remote.installedVersions().contains(version) { return }
-            try await remote.stage(try registryEntry(version))
+            try await remote.stage(try registryEntry(version)) { progress(.staging(sent: $0, total: $1)) }
         }
     }
 

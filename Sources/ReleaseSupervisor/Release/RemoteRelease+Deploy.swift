@@ -31,13 +31,18 @@ extension RemoteRelease {
     }
 
     /// Uploads and extracts `entry` into its version's directory, leaving `current` and any running release
-    /// alone: a rollout's staging, after which starting the version needs no upload.
-    public func stage(_ entry: RegistryEntry) async throws(ReleaseError) {
-        try await send(entry, start: false)
+    /// alone: a rollout's staging, after which starting the version needs no upload. `progress` hears of the
+    /// tarball's bytes sent.
+    public func stage(
+        _ entry: RegistryEntry, progress: (@Sendable (_ sent: Int, _ total: Int) -> Void)? = nil
+    ) async throws(ReleaseError) {
+        try await send(entry, start: false, progress: progress)
     }
 
     /// Runs the deploy script with the start environment and the tarball on its stdin.
-    private func send(_ entry: RegistryEntry, start: Bool) async throws(ReleaseError) {
+    private func send(
+        _ entry: RegistryEntry, start: Bool, progress: (@Sendable (_ sent: Int, _ total: Int) -> Void)? = nil
+    ) async throws(ReleaseError) {
         let version = entry.version
         let tarball = "\(release.basePath)/.\(release.name)-\(version).tar.gz"
         let environment = start ? try startEnvironment() : []
@@ -48,7 +53,7 @@ extension RemoteRelease {
                 deployScript(
                     version: version, tarball: tarball, sha256: entry.sha256, environmentSize: environment.count,
                     start: start),
-                input: environment, thenFileAt: entry.path, timeout: .seconds(300))
+                input: environment, thenFileAt: entry.path, timeout: .seconds(300), progress: progress)
         } catch {
             throw self.error(.hostCommandFailed, "could not send \(entry.path) to \(tarball)", error)
         }

@@ -96,7 +96,7 @@ extension RolloutEngine {
             broadcast(release, RolloutUpdate(rollout: run.record.id, host: host, state: "staging"))
             group.addTask {
                 do {
-                    try await actor.stage(version)
+                    try await actor.stage(version) { progress.yield((host, $0)) }
                     sink.yield(.staged(host))
                 } catch {
                     sink.yield(.stageFailed(host, reason: "\(error)"))
@@ -200,6 +200,9 @@ extension RolloutEngine {
         guard runs[release]?.record.id == id else { return }
         var update = RolloutUpdate(rollout: id, host: host, state: "")
         switch progress {
+        case .staging(let sent, let total):
+            update.state = "staging"
+            update.detail = "\(Self.megabytes(sent))/\(Self.megabytes(total)) MB sent"
         case .stopping: update.state = "stopping"
         case .starting: update.state = "starting"
         case .healthy(let elapsed, let window):
@@ -207,6 +210,11 @@ extension RolloutEngine {
             update.healthy = (Self.seconds(elapsed), Self.seconds(window))
         }
         broadcast(release, update)
+    }
+
+    private static func megabytes(_ bytes: Int) -> String {
+        let tenths = (bytes * 10 + 500_000) / 1_000_000
+        return "\(tenths / 10).\(tenths % 10)"
     }
 
     private static func seconds(_ duration: Duration) -> Double {

@@ -15,12 +15,20 @@ final class FileInput: @unchecked Sendable {
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 16)
     private var bufferStart = 0
     private var bufferEnd = 0
+    private var sent = 0
+    private var reported = 0
+    private let progress: (@Sendable (_ sent: Int, _ total: Int) -> Void)?
 
-    /// Sends the first `size` bytes of `descriptor`; `description` names the file in errors.
-    init(descriptor: Int32, size: Int, description: String) {
+    /// Sends the first `size` bytes of `descriptor`; `description` names the file in errors. `progress` hears
+    /// of the bytes sent every 256 KiB and at the end, on the session thread (it must not block).
+    init(
+        descriptor: Int32, size: Int, description: String,
+        progress: (@Sendable (_ sent: Int, _ total: Int) -> Void)? = nil
+    ) {
         self.descriptor = descriptor
         self.size = size
         self.description = description
+        self.progress = progress
     }
 
     deinit { buffer.deallocate() }
@@ -47,5 +55,10 @@ final class FileInput: @unchecked Sendable {
     /// Marks `count` pending bytes as sent.
     func consume(_ count: Int) {
         bufferStart += count
+        sent += count
+        if let progress, sent == size || sent - reported >= 256 << 10 {
+            reported = sent
+            progress(sent, size)
+        }
     }
 }

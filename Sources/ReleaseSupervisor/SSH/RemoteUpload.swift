@@ -93,13 +93,15 @@ extension SSHConnection {
     ///
     /// A file transfer that costs one remote command and no SFTP session, so one login shell on the host
     /// instead of two; the command decides where the bytes go (and must verify them).
+    /// - Parameter progress: hears of the file's bytes sent (every 256 KiB and at the end); it must not block.
     /// - Throws: `SSHError`: `.localFileUnreadable`, or what `execute` throws.
-    public func execute(_ command: String, input: [UInt8], thenFileAt localPath: String, timeout: Duration)
-        async throws(SSHError) -> ExecResult
-    {
+    public func execute(
+        _ command: String, input: [UInt8], thenFileAt localPath: String, timeout: Duration,
+        progress: (@Sendable (_ sent: Int, _ total: Int) -> Void)? = nil
+    ) async throws(SSHError) -> ExecResult {
         let (descriptor, size) = try openLocalFile(localPath)
         defer { Glibc.close(descriptor) }
-        let file = FileInput(descriptor: descriptor, size: size, description: localPath)
+        let file = FileInput(descriptor: descriptor, size: size, description: localPath, progress: progress)
         return try await inSession {
             ExecOperation(command: command, input: input, file: file, timeout: timeout, continuation: $0)
         }.get()

@@ -34,12 +34,6 @@ public actor SQLiteStateStore: StateStore {
         // The file stays small (desired versions, history): a 256 KiB page cache holds it, where SQLite's default
         // 2 MB would only add to the daemon's resident memory.
         try database.execute("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -256")
-        let integrity = try database.query("PRAGMA quick_check").first?.first?.text
-        guard integrity == "ok" else {
-            throw StoreError(
-                .corrupt, path: path, "the database is damaged (\(integrity ?? "no answer"))",
-                remedy: "move the file aside and restart (desired versions come back from the configuration)")
-        }
         try SQLiteSchema.migrate(database)
     }
 

@@ -85,12 +85,14 @@ extension TestHosts {
         try directory.write("controlnode.toml", text, mode: 0o644)
     }
 
-    /// `controlnode run` in the daemon's namespace (`ip netns exec` execs it in place: the pid is the daemon's),
-    /// with `environment` added to the test's own.
-    func startDaemon(log: String = "daemon.log", environment: [String: String] = [:]) throws -> TestProcess {
+    /// `controlnode run` (the test build, or `executable`) in the daemon's namespace (`ip netns exec` execs it in
+    /// place: the pid is the daemon's), with `environment` added to the test's own.
+    func startDaemon(
+        log: String = "daemon.log", environment: [String: String] = [:], executable: String = controlnodeExecutable()
+    ) throws -> TestProcess {
         try TestProcess(
             "/usr/bin/ip",
-            ["netns", "exec", daemonNamespace, controlnodeExecutable(), "run", "--config",
+            ["netns", "exec", daemonNamespace, executable, "run", "--config",
              directory.file("controlnode.toml"), "--log-target", "stderr"],
             environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
             logPath: directory.file(log), name: "controlnode")
