@@ -103,6 +103,21 @@ struct SocketOptions: ParsableArguments {
         }
         line(response.message ?? "done")
     }
+
+    /// Sends a request that lists something and returns the rows `rows` picks from the answer, having printed
+    /// them as JSON when `json` is set (then nil: nothing more to print); fails with the daemon's error.
+    func list<Row: Encodable>(_ request: ControlRequest, json: Bool, _ rows: (ControlResponse) -> [Row]?) throws -> [Row]? {
+        let response = try send(request)
+        guard response.ok, let found = rows(response) else {
+            standardError("controlnode: \(response.error ?? "no answer")")
+            throw ExitCode(1)
+        }
+        guard !json else {
+            line(String(decoding: try JSONEncoder().encode(found), as: UTF8.self))
+            return nil
+        }
+        return found
+    }
 }
 
 /// `controlnode status [RELEASE]`.
@@ -113,14 +128,7 @@ struct Status: ParsableCommand {
     @OptionGroup var options: SocketOptions
 
     func run() throws {
-        let response = try options.send(ControlRequest(command: "status", release: release))
-        guard response.ok, let rows = response.status else {
-            standardError("controlnode: \(response.error ?? "no status")")
-            throw ExitCode(1)
-        }
-        if json {
-            let encoder = JSONEncoder()
-            line(String(decoding: try encoder.encode(rows), as: UTF8.self))
+        guard let rows = try options.list(ControlRequest(command: "status", release: release), json: json, \.status) else {
             return
         }
         let header = [

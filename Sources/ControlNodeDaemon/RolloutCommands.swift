@@ -81,15 +81,8 @@ struct RolloutCommand: ParsableCommand {
         @OptionGroup var options: SocketOptions
 
         func run() throws {
-            let response = try options.send(ControlRequest(command: "rollout-status", release: release))
-            guard response.ok, let rollouts = response.rollouts else {
-                standardError("controlnode: \(response.error ?? "no answer")")
-                throw ExitCode(1)
-            }
-            if json {
-                line(String(decoding: try JSONEncoder().encode(rollouts), as: UTF8.self))
-                return
-            }
+            let request = ControlRequest(command: "rollout-status", release: release)
+            guard let rollouts = try options.list(request, json: json, \.rollouts) else { return }
             guard !rollouts.isEmpty else { return line("no rollout in progress or recorded") }
             for rollout in rollouts {
                 let record = rollout.record
@@ -132,15 +125,7 @@ struct History: ParsableCommand {
     func run() throws {
         var request = ControlRequest(command: "history", release: release)
         request.limit = limit
-        let response = try options.send(request)
-        guard response.ok, let records = response.history else {
-            standardError("controlnode: \(response.error ?? "no answer")")
-            throw ExitCode(1)
-        }
-        if json {
-            line(String(decoding: try JSONEncoder().encode(records), as: UTF8.self))
-            return
-        }
+        guard let records = try options.list(request, json: json, \.history) else { return }
         printTable(["ID", "RELEASE", "KIND", "VERSION", "BY", "STARTED", "ENDED", "RESULT", "HOSTS"], records.map { record in
             let hosts = record.hosts.map { "\($0.host):\($0.outcome)" }.joined(separator: " ")
             return ["#\(record.id)", record.release, record.kind, record.version ?? "-", record.requestedBy, record.startedAt,

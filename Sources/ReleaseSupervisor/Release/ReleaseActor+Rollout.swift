@@ -43,9 +43,11 @@ extension ReleaseActor {
     /// A rollout's step: makes `version` the desired version, stops what runs (unless it is `version` already),
     /// starts `version` (uploading it when it was not staged) and watches it for `policy.minHealthyTime`. With
     /// nil (a revert to a host that ran nothing), it only stops the release. A step that fails leaves the pair
-    /// `failed`, so that nothing restarts the version until the rollout has put the host back.
+    /// `failed`, so that nothing restarts the version until the rollout has put the host back. `staged`: the
+    /// version is known to be extracted on the host (the rollout staged it), which saves asking.
     public func change(
-        to version: ReleaseVersion?, policy: UpdatePolicy, progress: @escaping @Sendable (RolloutStepProgress) -> Void
+        to version: ReleaseVersion?, policy: UpdatePolicy, staged: Bool = false,
+        progress: @escaping @Sendable (RolloutStepProgress) -> Void
     ) async -> RolloutStepResult {
         let what = version.map { "a rollout to \($0)" } ?? "a rollout's revert"
         let result: RolloutStepResult
@@ -59,7 +61,7 @@ extension ReleaseActor {
         }
         do {
             result = try await exclusively(what, settling: failing) { () async throws(ReleaseError) in
-                try await changeExclusively(to: version, policy: policy, progress: progress)
+                try await changeExclusively(to: version, policy: policy, staged: staged, progress: progress)
             }
         } catch {
             result = .failed(reason: error.detail + (error.underlyingError.map { ": \($0)" } ?? ""), versionAtFault: false)
@@ -72,7 +74,8 @@ extension ReleaseActor {
     }
 
     private func changeExclusively(
-        to version: ReleaseVersion?, policy: UpdatePolicy, progress: @escaping @Sendable (RolloutStepProgress) -> Void
+        to version: ReleaseVersion?, policy: UpdatePolicy, staged: Bool,
+        progress: @escaping @Sendable (RolloutStepProgress) -> Void
     ) async throws(ReleaseError) -> RolloutStepResult {
         let started = ContinuousClock.now
         desiredVersion = version
@@ -102,7 +105,9 @@ extension ReleaseActor {
         transition(.started, to: .starting, "starting version \(version)")
         let limit = min(release.startTimeout, policy.healthyDeadline)
         do {
-            if try await remote.installedVersions().contains(version) {
+            var installed = staged
+            if !installed { installed = try await remote.installedVersions().contains(version) }
+            if installed {
                 _ = try await remote.restart(version: version, startTimeout: limit)
             } else {
                 _ = try await remote.deploy(try registryEntry(version), replace: true, startTimeout: limit)

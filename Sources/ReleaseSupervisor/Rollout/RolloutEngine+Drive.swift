@@ -30,6 +30,7 @@ extension RolloutEngine {
                 }
                 if ended { break }
                 guard let event = await iterator.next() else { break }
+                if case .staged(let host) = event { runs[release]?.staged.insert(host) }
                 actions = runs[release]?.machine.handle(event) ?? []
             }
             progressSink.finish()
@@ -111,8 +112,9 @@ extension RolloutEngine {
             let target: ReleaseVersion?
             if case .revert(_, let to) = action { (reverting, target) = (true, to) } else { (reverting, target) = (false, step.to) }
             let policy = reverting ? Self.revertPolicy(run.policy) : run.policy
+            let staged = !reverting && run.staged.contains(host)
             group.addTask {
-                let result = await actor.change(to: target, policy: policy) { progress.yield((host, $0)) }
+                let result = await actor.change(to: target, policy: policy, staged: staged) { progress.yield((host, $0)) }
                 switch (result, reverting) {
                 case (.healthy, false): sink.yield(.updated(host))
                 case (.healthy, true): sink.yield(.reverted(host))

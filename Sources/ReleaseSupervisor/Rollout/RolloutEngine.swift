@@ -56,6 +56,8 @@ public actor RolloutEngine {
         let actors: [String: ReleaseActor]
         let events: AsyncStream<RolloutStateMachine.Event>.Continuation
         var stored: [HostStep]
+        /// Hosts this rollout staged: their change starts the version without asking whether it is there.
+        var staged: Set<String> = []
         var followers: [Int: AsyncStream<RolloutUpdate>.Continuation] = [:]
         var live: [String: RolloutUpdate] = [:]
     }
@@ -131,11 +133,14 @@ public actor RolloutEngine {
         } catch {
             throw RolloutError(.store, release: release, "cannot record the rollout, so it was not started: \(error)")
         }
-        let unchanged = steps.filter { $0.outcome == .unchanged }
-        for step in unchanged {
+        for step in steps where step.outcome == .unchanged {
             await request.actors[step.host]?.setDesired(step.to)
         }
-        launch(record, machine: machine, policy: request.policy, actors: request.actors, stored: steps)
+        // The hosts already on the version are written again by the first store of the drive, with their desired
+        // version; the others are stored as they are.
+        launch(
+            record, machine: machine, policy: request.policy, actors: request.actors,
+            stored: steps.filter { $0.outcome != .unchanged })
         log(
             .notice, "rollout_started", record, nil,
             "rollout #\(record.id) of \(release) to \(versionText(record)) started (\(request.kind.rawValue) by \(request.requester))")
@@ -195,7 +200,8 @@ public actor RolloutEngine {
     ) {
         let (events, sink) = AsyncStream.makeStream(of: RolloutStateMachine.Event.self)
         runs[record.release] = Run(
-            record: record, machine: machine, policy: policy, actors: actors, events: sink, stored: stored)
+            record: record, machine: machine, policy: policy, actors: actors, events: sink, stored: stored,
+            staged: Set(stored.filter { $0.outcome == .staged }.map(\.host)))
         launchSink.yield((record.release, events))
     }
 
