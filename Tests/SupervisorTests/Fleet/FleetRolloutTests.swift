@@ -138,8 +138,19 @@ struct FleetRolloutTests {
 
         for (version, step, result) in [("0.2.0", "promote", "succeeded"), ("0.1.0", "abort", "aborted")] {
             let before = (try await hosts.status()).first { $0["host"] as? String == "host1" }?["version"] as? String
-            let started = try await hosts.cli(["deploy", "service_app", version, "--canary", "1", "--detach"])
-            #expect(started.status == 0 && started.output.contains("rollout #"), "\(started.output)")
+            if step == "promote" {
+                // Ctrl-C on a CLI that follows the rollout detaches: it says so, and the rollout goes on.
+                let follower = try TestProcess(
+                    controlnodeExecutable(), ["deploy", "service_app", version, "--canary", "1", "--socket", hosts.controlSocket],
+                    logPath: hosts.directory.file("follow.log"), name: "controlnode deploy")
+                #expect(await eventually(timeout: .seconds(30)) { follower.log.contains("host1") })
+                follower.signal(SIGINT)
+                let exit = try await offload { follower.waitForExit() }
+                #expect(exit == 130 && follower.log.contains("detached from rollout #") && follower.log.contains("goes on"), "\(follower.log)")
+            } else {
+                let started = try await hosts.cli(["deploy", "service_app", version, "--canary", "1", "--detach"])
+                #expect(started.status == 0 && started.output.contains("rollout #"), "\(started.output)")
+            }
             var rollout: [String: Any]?
             let waiting = await eventually(timeout: .seconds(60), every: .milliseconds(250)) {
                 rollout = try? await hosts.lastRollout()
