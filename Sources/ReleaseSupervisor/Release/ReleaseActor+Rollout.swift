@@ -51,13 +51,12 @@ extension ReleaseActor {
     ) async -> RolloutStepResult {
         let what = version.map { "a rollout to \($0)" } ?? "a rollout's revert"
         let result: RolloutStepResult
-        // A failed step leaves the pair failed: nothing restarts the version until the rollout has put it back.
+        // A version that failed leaves the pair failed: nothing restarts it until the rollout has put the host back.
+        // A host that could not be reached, or a request that could not run, leaves it as the link says, so that
+        // supervision goes on (an unreachable host is rechecked as before).
         let failing: (RolloutStepResult?) -> ReleaseStateMachine.Outcome? = { result in
-            switch result {
-            case .failed(let reason, _): .failed("rollout: \(reason)")
-            case nil: .failed("rollout: the step failed")
-            case .healthy: nil
-            }
+            if case .failed(let reason, true) = result { return .failed("rollout: \(reason)") }
+            return nil
         }
         do {
             result = try await exclusively(what, settling: failing) { () async throws(ReleaseError) in
@@ -66,7 +65,7 @@ extension ReleaseActor {
         } catch {
             result = .failed(reason: error.detail + (error.underlyingError.map { ": \($0)" } ?? ""), versionAtFault: false)
         }
-        if case .failed(let reason, _) = result {
+        if case .failed(let reason, true) = result {
             transition(.failed, to: .failed(reason: "rollout: \(reason)"), "rollout step failed: \(reason)")
             await closeLink()
         }

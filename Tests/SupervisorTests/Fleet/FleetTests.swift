@@ -123,9 +123,12 @@ struct FleetTests {
         let beforeReboot = try #require(fleetRow(rows, "service_app", host: 1)?["os_pid"] as? Int)
         try hosts.kill(onHost: 1, everything: true)
         try hosts.startSSHD(onHost: 1)
+        // Both have looked at the host again: app2 reconnects on its own backoff, which may end after service_app's
+        // restart (until then it is unreachable, as its host was).
         rows = try await hosts.waitFor {
             let row = fleetRow($0, "service_app", host: 1)
             return row?["status"] as? String == "running" && (row?["os_pid"] as? Int).map { $0 != beforeReboot } == true
+                && fleetRow($0, "app2", host: 1)?["status"] as? String != "unreachable"
         }
         let observed = fleetRow(rows, "app2", host: 1)
         #expect(observed?["status"] as? String == "not_running", "\(String(describing: observed))")
