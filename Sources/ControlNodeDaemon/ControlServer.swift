@@ -123,12 +123,11 @@ final class ControlServer: @unchecked Sendable {
         Task {
             let answer = await handle(request, requester)
             if let updates = answer.updates {
-                // A followed rollout: a line per update. A caller that stops reading is dropped after 5 s (its
-                // stream then ends, and the rollout goes on without it).
-                var timeout = timeval(tv_sec: 5, tv_usec: 0)
-                setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-                if Self.send(client, answer.response, close: false) {
-                    for await update in updates where !Self.send(client, .following(update), close: false) { break }
+                // A followed rollout: a line per update, never waiting for the caller. One that lets the socket's
+                // buffer fill (a thousand lines or so unread) is dropped: its stream ends, the rollout goes on.
+                if Self.send(client, answer.response, close: false, waiting: false) {
+                    for await update in updates
+                    where !Self.send(client, .following(update), close: false, waiting: false) { break }
                 }
                 Glibc.close(client)
                 return
@@ -174,14 +173,18 @@ final class ControlServer: @unchecked Sendable {
 
     private func reply(_ client: Int32, _ response: ControlResponse) { Self.send(client, response) }
 
-    /// Writes one response line; false when the caller is gone or stopped reading.
+    /// Writes one response line; false when the caller is gone or, without `waiting`, when its socket's buffer is
+    /// full (it stopped reading).
     @discardableResult
-    private static func send(_ client: Int32, _ response: ControlResponse, close: Bool = true) -> Bool {
+    private static func send(
+        _ client: Int32, _ response: ControlResponse, close: Bool = true, waiting: Bool = true
+    ) -> Bool {
         let bytes = (try? JSONEncoder.line(response)) ?? Array("{\"ok\":false}\n".utf8)
+        let flags = Int32(MSG_NOSIGNAL) | (waiting ? 0 : Int32(MSG_DONTWAIT))
         var offset = 0
         while offset < bytes.count {
             let count = bytes.withUnsafeBytes {
-                Glibc.send(client, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL))
+                Glibc.send(client, $0.baseAddress! + offset, $0.count - offset, flags)
             }
             if count <= 0 { break }
             offset += count
