@@ -12,6 +12,8 @@ final class RolloutView {
     private var states: [String: UpdateRow] = [:]
     private var drawn = 0
     private var phase: String?
+    /// The rollout's end, printed under the last picture.
+    private var ending: String?
 
     /// A view drawing in place when `live` (stdout is a terminal).
     init(live: Bool) { self.live = live }
@@ -44,7 +46,13 @@ final class RolloutView {
     func show(_ update: UpdateRow) {
         guard let host = update.host else {
             phase = update.result == nil ? update.state : nil
-            if !live || update.result == nil { emit("rollout #\(update.rollout): \(update.text)") }
+            if live && update.result != nil {
+                // A failure's reason is the command's last line (stderr); a success is said here.
+                if update.result == "succeeded" { ending = "rollout #\(update.rollout): succeeded" }
+                redraw()
+            } else {
+                emit("rollout #\(update.rollout): \(update.text)")
+            }
             return
         }
         if states[host] == nil { hosts.append(host) }
@@ -57,9 +65,11 @@ final class RolloutView {
         }
     }
 
-    /// Leaves the last picture on screen.
+    /// Leaves the last picture on screen, with how the rollout ended under it.
     func finish() {
-        if live && drawn > 0 { drawn = 0 }
+        guard live else { return }
+        drawn = 0
+        if let ending { line(ending) }
     }
 
     private func emit(_ text: String) {
