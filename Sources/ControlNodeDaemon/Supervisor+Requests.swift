@@ -84,16 +84,30 @@ extension Supervisor {
                 step.error = "\(error)"
                 failures.append("\(key): \(error)")
             }
-            try? await store.record(step, of: record.id, release: release, desired: nil, phase: nil)
+            await recording(record.id) { () throws(StoreError) in
+                try await store.record(step, of: record.id, release: release, desired: nil, phase: nil)
+            }
         }
         let result: OperationResult = failures.isEmpty ? .succeeded : .failed
-        try? await store.update(
-            operation: record.id, result: result, error: failures.isEmpty ? nil : failures.joined(separator: "; "), phase: nil)
+        let error = failures.isEmpty ? nil : failures.joined(separator: "; ")
+        await recording(record.id) { () throws(StoreError) in
+            try await store.update(operation: record.id, result: result, error: error, phase: nil)
+        }
         if failures.isEmpty {
             return ControlResponse(
                 ok: true, message: "\(request.command) #\(record.id): done for \(selected.map { "\($0.key)" }.joined(separator: ", "))")
         }
         return ControlResponse(ok: false, error: failures.joined(separator: "; "))
+    }
+
+    /// Runs one write of operation `id`'s record; a failure is logged (the operation itself has happened).
+    func recording(_ id: Int64, _ write: () async throws(StoreError) -> Void) async {
+        do {
+            try await write()
+        } catch {
+            logger.error(
+                "cannot record operation #\(id): \(error)", metadata: ["event": "store_failed", "operation": "\(id)"])
+        }
     }
 
     /// Opens a local tunnel to a release's distribution port for an operator; it closes when the CLI goes.

@@ -170,7 +170,13 @@ extension Supervisor {
                 return "\(configPath): releases.\(release).version: rollout #\(rollout) of \(release) is in progress; "
                     + "reload once it has ended (controlnode rollout status \(release))"
             }
-            let quarantined = (try? await store.quarantined(release: release)) ?? []
+            let quarantined: [QuarantinedVersion]
+            do {
+                quarantined = try await store.quarantined(release: release)
+            } catch {
+                // Unknown is not "none": a quarantined version must not slip through a failing store.
+                return "\(configPath): releases.\(release).version: cannot check the quarantine (\(error)); reload again once the store answers"
+            }
             if let entry = quarantined.first(where: { $0.version == version }) {
                 return "\(configPath): releases.\(release).version: version \(version) is quarantined: it failed rollout "
                     + "#\(entry.operation.map(String.init) ?? "?") (\(entry.reason)); name another version, or try it "
@@ -194,7 +200,9 @@ extension Supervisor {
             guard record.kind.isRollout, config.releases[record.release] != nil else {
                 let why = record.kind.isRollout
                     ? "the release is no longer in the configuration" : "the daemon stopped before it ended"
-                try? await store.update(operation: record.id, result: .failed, error: why, phase: nil)
+                await recording(record.id) { () throws(StoreError) in
+                    try await store.update(operation: record.id, result: .failed, error: why, phase: nil)
+                }
                 continue
             }
             let actors = Dictionary(record.hosts.compactMap { step in

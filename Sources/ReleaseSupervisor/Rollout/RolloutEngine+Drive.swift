@@ -39,7 +39,12 @@ extension RolloutEngine {
         // Only this rollout's own entry: once it has finished, a new rollout of the release may already be there.
         if let run = runs[release], run.record.id == id, !(run.machine.result?.isFinal ?? false) {
             // Cancelled before the machine ended: the store keeps the steps; the next start resumes.
-            try? await store.update(operation: run.record.id, result: .interrupted, error: run.machine.error, phase: run.machine.checkpoint)
+            do {
+                try await store.update(
+                    operation: run.record.id, result: .interrupted, error: run.machine.error, phase: run.machine.checkpoint)
+            } catch {
+                logger.error("cannot record rollout #\(run.record.id) as interrupted: \(error)", metadata: ["event": "store_failed"])
+            }
             log(.notice, "rollout_interrupted", run.record, nil, "rollout #\(run.record.id) interrupted; the next start resumes it")
             for follower in run.followers.values { follower.finish() }
         }
@@ -124,8 +129,12 @@ extension RolloutEngine {
                 }
             }
         case .awaitPromotion:
-            try? await store.update(
-                operation: run.record.id, result: .awaitingPromotion, error: nil, phase: run.machine.checkpoint)
+            do {
+                try await store.update(
+                    operation: run.record.id, result: .awaitingPromotion, error: nil, phase: run.machine.checkpoint)
+            } catch {
+                logger.error("cannot record rollout #\(run.record.id) as awaiting promotion: \(error)", metadata: ["event": "store_failed"])
+            }
             runs[release]?.record.result = .awaitingPromotion
             log(.notice, "rollout_awaiting_promotion", run.record, nil,
                 "rollout #\(run.record.id): canaries healthy; `controlnode rollout promote \(release)` goes on, `abort` reverts them")
