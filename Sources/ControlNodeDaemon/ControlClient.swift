@@ -90,7 +90,9 @@ struct SocketOptions: ParsableArguments {
             throw ExitCode(1)
         }
         let bytes = try JSONEncoder.line(request)
-        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        // Without SIGPIPE: a daemon that turns the caller away (busy, permission) may close before the request is
+        // written, and its one-line answer is still there to read.
+        _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         return fd
     }
 

@@ -23,6 +23,9 @@ struct ControlRequest: Codable, Sendable {
     /// Whether the request changes anything (these are logged with the caller's uid).
     var isMutating: Bool { !["status", "history", "rollout-status"].contains(command) }
 
+    /// Whether the answer holds the connection open until the caller closes it (a tunnel; `ControlLimits.tunnels`).
+    var holdsConnection: Bool { command == "tunnel" }
+
     enum CodingKeys: String, CodingKey {
         case command, release, host, version, replace, hosts, canary, force, detach, limit
         case maxParallel = "max_parallel"

@@ -1,24 +1,39 @@
-import Dispatch
 import FoundationEssentials
 import Logging
 import ReleaseSupervisor
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The daemon's control socket: a Unix stream socket (mode 0660, group `controlnode` when that group
-/// exists) on which the CLI sends one JSON request line and reads one JSON response line.
+/// exists) on which the CLI sends one JSON request line and reads one JSON response line (or, for a followed
+/// rollout, a line per update; a tunnel holds the connection open for as long as it lasts).
 ///
 /// Callers that are neither root, nor the daemon's own user, nor in the socket's group are refused, by their
-/// credentials (SO_PEERCRED). One thread accepts; each request is answered by a task. `close()` stops it.
-final class ControlServer: @unchecked Sendable {
-    // @unchecked: `listener` is set once in init and only closed by `close()`; the thread reads it only.
+/// credentials (SO_PEERCRED). One thread accepts and checks credentials and admission (`ControlLimits`), and
+/// does nothing that waits on a caller; each admitted caller is then served by a task of its own, within the
+/// deadlines of `ControlConnection`. `close()` stops accepting and ends every connection.
+final class ControlServer: Sendable {
+    /// An admitted caller, handed from the accept thread to the serving task.
+    private struct Caller: Sendable {
+        var connection: ControlConnection
+        /// Who it is, by SO_PEERCRED: recorded in the history of what it asks for.
+        var requester: Requester
+        /// Its uid, for the log.
+        var uid: UInt32
+    }
+
     private let listener: Int32
     private let path: String
     private let group: gid_t
     private let logger: Logger
     private let handle: @Sendable (ControlRequest, Requester) async -> ControlAnswer
+    private let admission = ControlAdmission()
+    private let callers: AsyncStream<Caller>
+    private let accepted: AsyncStream<Caller>.Continuation
+    private let serving = Mutex<Task<Void, Never>?>(nil)
 
     init(
         path: String, logger: Logger, handle: @escaping @Sendable (ControlRequest, Requester) async -> ControlAnswer
@@ -26,6 +41,7 @@ final class ControlServer: @unchecked Sendable {
         self.path = path
         self.logger = logger
         self.handle = handle
+        (callers, accepted) = AsyncStream.makeStream(of: Caller.self)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ControlError("cannot create the control socket: errno \(errno)") }
         func close(_ descriptor: Int32) { _ = Glibc.close(descriptor) }
@@ -43,7 +59,7 @@ final class ControlServer: @unchecked Sendable {
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        guard bound == 0, listen(fd, 16) == 0 else {
+        guard bound == 0, listen(fd, 64) == 0 else {
             let error = errno
             close(fd)
             throw ControlError(
@@ -59,8 +75,22 @@ final class ControlServer: @unchecked Sendable {
         listener = fd
     }
 
-    /// Accepts and answers requests on a thread of its own until `close()`.
+    /// Accepts on a thread of its own and serves each admitted caller in a task, until `close()`.
     func start() {
+        let callers = self.callers
+        serving.withLock { serving in
+            serving = Task { [self] in
+                await withDiscardingTaskGroup { group in
+                    for await caller in callers {
+                        group.addTask {
+                            await self.serve(caller)
+                            self.admission.leave(.client)
+                        }
+                    }
+                    group.cancelAll()
+                }
+            }
+        }
         let box = Unmanaged.passRetained(self).toOpaque()
         var thread: pthread_t = 0
         if pthread_create(&thread, nil, { argument in
@@ -74,79 +104,150 @@ final class ControlServer: @unchecked Sendable {
         }
     }
 
-    /// Stops accepting: the accept thread ends, the socket file is removed.
+    /// Stops accepting and ends every connection (tunnels close, followers stop); the socket file is removed.
     func close() {
         shutdown(listener, Int32(SHUT_RDWR))
         Glibc.close(listener)
         unlink(path)
+        accepted.finish()
+        serving.withLock { $0?.cancel() }
     }
 
     private func acceptLoop() {
+        var starved = false
         while true {
             let client = accept(listener, nil, nil)
             if client < 0 {
-                if errno == EINTR || errno == ECONNABORTED { continue }
-                return
+                switch errno {
+                case EINTR, ECONNABORTED:
+                    continue
+                case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                    // Out of descriptors or memory for now: rest instead of spinning, and go on once it passes.
+                    if !starved {
+                        logger.error(
+                            "control socket cannot accept: \(String(cString: strerror(errno))); retrying every 100 ms",
+                            metadata: ["event": "control_accept_failed"])
+                    }
+                    starved = true
+                    usleep(100_000)
+                    continue
+                default:
+                    return  // the listener was closed
+                }
             }
-            serve(client)
+            starved = false
+            _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+            admit(client)
         }
     }
 
-    private func serve(_ client: Int32) {
+    /// Checks a new connection's credentials and the limits, on the accept thread; hands it to a task if it may in.
+    private func admit(_ client: Int32) {
         var credentials = PeerCredentials()
         var length = socklen_t(MemoryLayout<PeerCredentials>.size)
         guard getsockopt(client, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0, allowed(credentials) else {
             logger.warning(
                 "control socket: caller refused", metadata: ["uid": "\(credentials.uid)", "event": "control_refused"])
-            reply(client, ControlResponse(
-                ok: false, error: "permission denied: run as root or as a member of the controlnode group"))
+            refuse(client, "permission denied: run as root or as a member of the controlnode group")
             return
         }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        guard let line = readLine(client), let request = try? JSONDecoder().decode(ControlRequest.self, from: Data(line)) else {
-            reply(client, ControlResponse(ok: false, error: "malformed request"))
+        guard admission.enter(.client) else {
+            logger.warning(
+                "control socket: caller turned away, \(ControlLimits.clients) connections are being served",
+                metadata: ["uid": "\(credentials.uid)", "event": "control_busy"])
+            refuse(client, ControlAdmission.Slot.client.refusal)
             return
         }
+        let connection: ControlConnection
+        do {
+            connection = try ControlConnection(adopting: client)
+        } catch {
+            admission.leave(.client)
+            logger.error("control socket: cannot serve a caller: \(error)", metadata: ["event": "control_failed"])
+            refuse(client, "the daemon cannot serve this connection now (\(error)); retry")
+            return
+        }
+        let requester = Requester(
+            uid: credentials.uid, user: getpwuid(credentials.uid).map { String(cString: $0.pointee.pw_name) })
+        if case .terminated = accepted.yield(Caller(connection: connection, requester: requester, uid: credentials.uid)) {
+            admission.leave(.client)  // closing: the connection is dropped with the caller
+        }
+    }
+
+    /// Answers a caller turned away at the door with one line, without waiting, and closes its connection. A fresh
+    /// connection's buffer is empty, so the line fits.
+    private func refuse(_ client: Int32, _ error: String) {
+        let bytes = (try? JSONEncoder.line(ControlResponse(ok: false, error: error))) ?? Array("{\"ok\":false}\n".utf8)
+        _ = bytes.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT)) }
+        Glibc.close(client)
+    }
+
+    /// Reads one caller's request, answers it, and holds the connection for a tunnel or a followed rollout.
+    private func serve(_ caller: Caller) async {
+        let connection = caller.connection
+        if let request = await request(of: caller) {
+            await answer(request, of: caller)
+        }
+        await connection.close()
+    }
+
+    /// The caller's request; nil (the caller having been told why, when it can hear it) when there is none.
+    private func request(of caller: Caller) async -> ControlRequest? {
+        let problem: String
+        switch await caller.connection.readRequest() {
+        case .line(let line):
+            if let request = try? JSONDecoder().decode(ControlRequest.self, from: Data(line)) { return request }
+            problem = "malformed request: send one JSON object on one line"
+        case .tooLong:
+            problem = "request too long: a request is one JSON line of at most \(ControlLimits.requestBytes / 1024) KiB"
+        case .timedOut:
+            logger.notice(
+                "control socket: caller dropped, no request within \(ControlLimits.text(ControlLimits.requestDeadline))",
+                metadata: ["uid": "\(caller.uid)", "event": "control_dropped"])
+            problem = "no complete request within \(ControlLimits.text(ControlLimits.requestDeadline)): send the whole request line at once"
+        case .ended:
+            return nil
+        }
+        _ = await caller.connection.send(ControlResponse(ok: false, error: problem))
+        return nil
+    }
+
+    private func answer(_ request: ControlRequest, of caller: Caller) async {
+        let connection = caller.connection
         if request.isMutating {
             logger.notice(
                 "control request",
                 metadata: [
-                    "uid": "\(credentials.uid)", "command": "\(request.command)", "release": "\(request.release ?? "")",
-                    "host": "\(request.host ?? "")", "event": "control_request",
+                    "uid": "\(caller.uid)", "command": "\(request.command)",
+                    "release": "\(request.release ?? "")", "host": "\(request.host ?? "")", "event": "control_request",
                 ])
         }
-        let handle = self.handle
-        let requester = Requester(
-            uid: credentials.uid, user: getpwuid(credentials.uid).map { String(cString: $0.pointee.pw_name) })
-        // One task per request; it owns the client socket and closes it after replying.
-        Task {
-            let answer = await handle(request, requester)
-            if let updates = answer.updates {
-                // A followed rollout: a line per update, never waiting for the caller. One that lets the socket's
-                // buffer fill (a thousand lines or so unread) is dropped: its stream ends, the rollout goes on.
-                if Self.send(client, answer.response, close: false, waiting: false) {
-                    for await update in updates
-                    where !Self.send(client, .following(update), close: false, waiting: false) { break }
-                }
-                Glibc.close(client)
-                return
+        let tunnel = request.holdsConnection
+        if tunnel && !admission.enter(.tunnel) {
+            logger.warning(
+                "control socket: tunnel refused, \(ControlLimits.tunnels) are open",
+                metadata: ["uid": "\(caller.uid)", "event": "control_busy"])
+            _ = await connection.send(ControlResponse(ok: false, error: ControlAdmission.Slot.tunnel.refusal))
+            return
+        }
+        defer { if tunnel { admission.leave(.tunnel) } }
+        let answer = await handle(request, caller.requester)
+        var delivery = await connection.send(answer.response)
+        if delivery == .sent, let updates = answer.updates {
+            // A followed rollout: a line per update. The rollout goes on whatever happens to its follower.
+            for await update in updates {
+                delivery = await connection.send(.following(update))
+                if delivery != .sent { break }
             }
-            guard let release = answer.heldUntilClosed else {
-                Self.send(client, answer.response)
-                return
-            }
-            // A held answer (a tunnel) lasts as long as the caller keeps the connection: wait for its end of
-            // file on a Dispatch thread, then release what was held.
-            Self.send(client, answer.response, close: false)
-            DispatchQueue.global().async {
-                var timeout = timeval(tv_sec: 0, tv_usec: 0)
-                setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-                var byte: UInt8 = 0
-                while read(client, &byte, 1) > 0 {}
-                Glibc.close(client)
-                Task { await release() }
-            }
+        } else if delivery == .sent, answer.heldUntilClosed != nil {
+            // A tunnel lasts as long as the caller keeps the connection.
+            await connection.waitForEnd()
+        }
+        if let release = answer.heldUntilClosed { await release() }
+        if delivery == .timedOut {
+            logger.warning(
+                "control socket: caller dropped, it did not take a reply within \(ControlLimits.text(ControlLimits.sendTimeout))",
+                metadata: ["uid": "\(caller.uid)", "command": "\(request.command)", "event": "control_dropped"])
         }
     }
 
@@ -157,40 +258,6 @@ final class ControlServer: @unchecked Sendable {
         var count = Int32(groups.count)
         guard getgrouplist(user.pointee.pw_name, credentials.gid, &groups, &count) >= 0 else { return false }
         return groups.prefix(Int(count)).contains(group)
-    }
-
-    private func readLine(_ client: Int32) -> [UInt8]? {
-        var line: [UInt8] = []
-        var byte: UInt8 = 0
-        while line.count < 65536 {
-            let count = read(client, &byte, 1)
-            if count <= 0 { return line.isEmpty ? nil : line }
-            if byte == 10 { return line }
-            line.append(byte)
-        }
-        return nil
-    }
-
-    private func reply(_ client: Int32, _ response: ControlResponse) { Self.send(client, response) }
-
-    /// Writes one response line; false when the caller is gone or, without `waiting`, when its socket's buffer is
-    /// full (it stopped reading).
-    @discardableResult
-    private static func send(
-        _ client: Int32, _ response: ControlResponse, close: Bool = true, waiting: Bool = true
-    ) -> Bool {
-        let bytes = (try? JSONEncoder.line(response)) ?? Array("{\"ok\":false}\n".utf8)
-        let flags = Int32(MSG_NOSIGNAL) | (waiting ? 0 : Int32(MSG_DONTWAIT))
-        var offset = 0
-        while offset < bytes.count {
-            let count = bytes.withUnsafeBytes {
-                Glibc.send(client, $0.baseAddress! + offset, $0.count - offset, flags)
-            }
-            if count <= 0 { break }
-            offset += count
-        }
-        if close { Glibc.close(client) }
-        return offset == bytes.count
     }
 }
 
