@@ -11,13 +11,15 @@ extension ControlNodeConfig {
         public var key: ReleaseHost { ReleaseHost(release: release.name, host: host.name) }
     }
 
-    /// The host's specification with the daemon's known_hosts, host-key policy and keepalive.
+    /// The host's specification with the daemon's known_hosts, host-key policy and keepalive; keys learned under
+    /// `accept-new` go to `known_hosts` in the state directory (the unit keeps /etc read-only).
     public func hostSpec(_ host: HostConfig) -> HostSpec {
         var spec = HostSpec(
             name: host.name, address: host.address, sshPort: host.port, user: host.user,
             authentication: host.authentication, knownHostsPath: daemon.knownHosts,
             hostKeyPolicy: daemon.hostKeyPolicy, epmdPort: host.epmdPort)
         spec.keepaliveInterval = daemon.keepaliveInterval
+        spec.learnedKnownHostsPath = daemon.learnedKnownHostsPath
         return spec
     }
 

@@ -10,7 +10,7 @@ public struct DaemonConfig: Sendable, Equatable {
     public var registry = "/var/lib/controlnode/registry"
     /// Where the state store (`state.db`: desired versions, history, rollouts) is kept: the unit's `StateDirectory=`.
     public var stateDirectory = "/var/lib/controlnode"
-    /// The known_hosts file host keys are checked against.
+    /// The known_hosts file of pinned host keys; the daemon only reads it.
     public var knownHosts = "/etc/controlnode/known_hosts"
     /// What to do with unknown or changed host keys.
     public var hostKeyPolicy: HostKeyPolicy = .strict
@@ -22,6 +22,12 @@ public struct DaemonConfig: Sendable, Equatable {
     public var logLevel: Logger.Level = .info
     /// Whether cookie and key files that group or others can read are errors rather than warnings.
     public var strictPermissions = false
+
+    /// Where `accept-new` records the keys it learns: `known_hosts` in the state directory, read as well; a
+    /// key there never overrides one `knownHosts` pins for the same host.
+    public var learnedKnownHostsPath: String {
+        (stateDirectory.hasSuffix("/") ? stateDirectory : stateDirectory + "/") + "known_hosts"
+    }
 
     /// The defaults, as used when `[daemon]` or any of its keys is absent.
     public init() {}

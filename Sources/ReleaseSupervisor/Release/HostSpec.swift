@@ -10,8 +10,11 @@ public struct HostSpec: Sendable, Equatable {
     public var user: String
     /// A private key file, or an ssh-agent.
     public var authentication: SSHAuthentication
-    /// The known_hosts file the host key is checked against.
+    /// The known_hosts file of pinned keys the host key is checked against.
     public var knownHostsPath: String
+    /// The known_hosts file `accept-new` records new keys in (read too; a pinned key wins), or nil for
+    /// `knownHostsPath` itself.
+    public var learnedKnownHostsPath: String?
     /// How the host key is checked.
     public var hostKeyPolicy: HostKeyPolicy
     /// The port of EPMD on the host (reached through SSH, on the host's loopback).
@@ -39,7 +42,8 @@ public struct HostSpec: Sendable, Equatable {
     public var sshSettings: SSHSettings {
         SSHSettings(
             address: address, port: sshPort, user: user, authentication: authentication,
-            knownHostsPath: knownHostsPath, hostKeyPolicy: hostKeyPolicy, keepaliveInterval: keepaliveInterval)
+            knownHostsPath: knownHostsPath, hostKeyPolicy: hostKeyPolicy, keepaliveInterval: keepaliveInterval,
+            learnedKnownHostsPath: learnedKnownHostsPath)
     }
 
     /// The specification, once its settings are known to be usable.
@@ -59,6 +63,10 @@ public struct HostSpec: Sendable, Equatable {
         }
         guard knownHostsPath.hasPrefix("/") else {
             throw ConfigurationError(subject, setting: "known_hosts", "\(knownHostsPath) must be an absolute path")
+        }
+        if let learnedKnownHostsPath, !learnedKnownHostsPath.hasPrefix("/") {
+            throw ConfigurationError(
+                subject, setting: "known_hosts", "the learned file \(learnedKnownHostsPath) must be an absolute path")
         }
         if case .keyFile(let path, let passphraseFile) = authentication {
             guard path.hasPrefix("/"), passphraseFile?.hasPrefix("/") ?? true else {

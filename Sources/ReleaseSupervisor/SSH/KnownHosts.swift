@@ -1,75 +1,133 @@
-/// An OpenSSH known_hosts file: plain and hashed (`|1|salt|hash`) host patterns, wildcards, negation,
-/// `[host]:port` for other ports, and the `@revoked` marker. `@cert-authority` lines are skipped.
-struct KnownHosts {
+/// One OpenSSH known_hosts file, parsed: plain and hashed (`|1|salt|hash`) host patterns, wildcards, negation,
+/// `[host]:port` for other ports, and the `@revoked` marker.
+///
+/// Safety rules, so that a file written by another tool (or by hand, on Windows) never loses a pin:
+/// - Lines are split on bytes: `\n` ends a line and one trailing `\r` is dropped. (In Swift, `"\r\n"` is one
+///   `Character`, so splitting text on `"\n"` reads a CRLF file as a single line, pinning nothing.)
+/// - Names are compared in ASCII lower case, as OpenSSH lowercases the host it looks up; a hashed entry is the
+///   HMAC of the lowercased name.
+/// - A line that cannot be read (too few fields, bad base64, an unknown `@marker`) is skipped, as OpenSSH does.
+///   `@cert-authority` lines are skipped too: certificates are not accepted, so such a line vouches for nothing,
+///   and it must not be read as a plain key for its patterns.
+struct KnownHosts: Sendable, Equatable {
+    /// The host patterns of one line.
+    enum Hosts: Sendable, Equatable {
+        /// `|1|base64(salt)|base64(HMAC-SHA1(salt, lowercased name))`.
+        case hashed(salt: [UInt8], mac: [UInt8])
+        /// A comma-separated list, lowercased; a name matches when some pattern does and no negated one does.
+        case patterns([Pattern])
+    }
+
+    /// One pattern of a list: a glob with `*` and `?`, maybe negated with a leading `!`.
+    struct Pattern: Sendable, Equatable {
+        var negated: Bool
+        var glob: [UInt8]
+    }
+
     /// One key line.
-    struct Entry {
+    struct Entry: Sendable, Equatable {
+        /// The line's number in the file, from 1, for messages.
+        var line: Int
+        /// Whether the line is `@revoked`: the key is refused for the hosts it names.
         var revoked: Bool
-        var patterns: Substring
+        var hosts: Hosts
         var keyType: String
         var key: [UInt8]
     }
 
-    /// What known_hosts says about a key a server offered.
+    /// What one file says about a key a server offered.
     enum Verdict: Equatable {
-        case known
+        /// A line holds this key for the host.
+        case known(Entry)
+        /// No line names the host.
         case unknown
-        /// Other keys are known for the host: each as its type and SHA256 fingerprint.
-        case changed(known: [String])
-        case revoked
+        /// Other keys are known for the host (and not this one): those lines.
+        case changed(known: [Entry])
+        /// A `@revoked` line names this key for the host.
+        case revoked(Entry)
     }
 
+    /// The key lines, in file order.
     private(set) var entries: [Entry] = []
 
-    /// Parses file contents; lines it cannot read are skipped, as OpenSSH does.
-    init(contents: String) {
-        for line in contents.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
-            if let entry = Self.parse(line) { entries.append(entry) }
+    /// Parses a file's bytes; lines it cannot read are skipped. A pure function of its input, for fuzzing.
+    static func parse(_ bytes: [UInt8]) -> KnownHosts {
+        var file = KnownHosts()
+        var number = 0
+        for var line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            number += 1
+            if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
+            if let entry = parseLine(line, number: number) { file.entries.append(entry) }
         }
+        return file
     }
 
-    private static func parse(_ line: Substring) -> Entry? {
-        var fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })[...]
-        guard let first = fields.first, !first.hasPrefix("#") else { return nil }
+    private static func parseLine(_ line: ArraySlice<UInt8>, number: Int) -> Entry? {
+        var fields = line.split(whereSeparator: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") })[...]
+        guard let first = fields.first, first.first != UInt8(ascii: "#") else { return nil }
         var revoked = false
-        if first.hasPrefix("@") {
-            guard first == "@revoked" else { return nil }
+        if first.first == UInt8(ascii: "@") {
+            guard first.elementsEqual("@revoked".utf8) else { return nil }  // @cert-authority, or unknown
             revoked = true
             fields = fields.dropFirst()
         }
+        // Anything after the key (a comment) is ignored.
         guard fields.count >= 3 else { return nil }
-        let patterns = fields[fields.startIndex]
-        let keyType = String(fields[fields.startIndex + 1])
-        guard let key = Base64.decode(fields[fields.startIndex + 2]) else { return nil }
-        return Entry(revoked: revoked, patterns: patterns, keyType: keyType, key: key)
+        let start = fields.startIndex
+        guard let hosts = parseHosts(fields[start]),
+            let key = Base64.decode(String(decoding: fields[start + 2], as: UTF8.self)), !key.isEmpty
+        else { return nil }
+        let keyType = String(decoding: fields[start + 1], as: UTF8.self)
+        return Entry(line: number, revoked: revoked, hosts: hosts, keyType: keyType, key: key)
     }
 
-    /// The name known_hosts uses for `host` on `port`.
+    private static func parseHosts(_ field: ArraySlice<UInt8>) -> Hosts? {
+        if field.starts(with: "|1|".utf8) {
+            // OpenSSH writes (and only matches) a 20-byte salt and a 20-byte SHA-1 HMAC.
+            let parts = field.dropFirst(3).split(separator: UInt8(ascii: "|"), omittingEmptySubsequences: false)
+            guard parts.count == 2,
+                let salt = Base64.decode(String(decoding: parts[0], as: UTF8.self)), salt.count == 20,
+                let mac = Base64.decode(String(decoding: parts[1], as: UTF8.self)), mac.count == 20
+            else { return nil }
+            return .hashed(salt: salt, mac: mac)
+        }
+        let patterns = field.split(separator: UInt8(ascii: ",")).map { pattern in
+            let negated = pattern.first == UInt8(ascii: "!")
+            return Pattern(negated: negated, glob: lowercased(negated ? pattern.dropFirst() : pattern))
+        }
+        return patterns.isEmpty ? nil : .patterns(patterns)
+    }
+
+    /// The name known_hosts uses for `host` on `port`, lowercased: `host`, or `[host]:port` off port 22.
     static func lookupName(host: String, port: UInt16) -> String {
-        port == 22 ? host : "[\(host)]:\(port)"
+        String(decoding: lowercased(Array((port == 22 ? host : "[\(host)]:\(port)").utf8)), as: UTF8.self)
+    }
+
+    /// The lines that name `host`:`port`, revoked ones included, in file order.
+    func entries(host: String, port: UInt16) -> [Entry] {
+        let name = Array(Self.lookupName(host: host, port: port).utf8)
+        return entries.filter { Self.matches(name: name, hosts: $0.hosts) }
     }
 
     /// Judges a key the server at `host`:`port` offered.
     func verdict(host: String, port: UInt16, keyType: String, key: [UInt8]) -> Verdict {
-        let name = Self.lookupName(host: host, port: port)
-        let matching = entries.filter { Self.matches(name: name, patterns: $0.patterns) }
-        if matching.contains(where: { $0.revoked && $0.key == key }) { return .revoked }
+        let matching = entries(host: host, port: port)
+        if let line = matching.first(where: { $0.revoked && $0.key == key }) { return .revoked(line) }
         let current = matching.filter { !$0.revoked }
-        if current.contains(where: { $0.keyType == keyType && $0.key == key }) { return .known }
-        if current.isEmpty { return .unknown }
-        return .changed(known: current.map { "\($0.keyType) \(Self.fingerprint($0.key))" })
+        if let line = current.first(where: { $0.keyType == keyType && $0.key == key }) { return .known(line) }
+        return current.isEmpty ? .unknown : .changed(known: current)
     }
 
     /// The key types known for `host`:`port`, in file order, without repeats.
     func knownKeyTypes(host: String, port: UInt16) -> [String] {
-        let name = Self.lookupName(host: host, port: port)
         var types: [String] = []
-        for entry in entries where !entry.revoked && Self.matches(name: name, patterns: entry.patterns) {
+        for entry in entries(host: host, port: port) where !entry.revoked {
             if !types.contains(entry.keyType) { types.append(entry.keyType) }
         }
         return types
     }
 
-    /// The line `accept-new` appends for a new key.
+    /// The line `accept-new` records for a new key, with its newline.
     static func line(host: String, port: UInt16, keyType: String, key: [UInt8]) -> String {
         "\(lookupName(host: host, port: port)) \(keyType) \(Base64.encode(key))\n"
     }
@@ -79,29 +137,24 @@ struct KnownHosts {
         "SHA256:" + Base64.encode(SHA256Hasher.hash(key), padding: false)
     }
 
-    /// Whether `name` matches a comma-separated pattern list: some pattern matches and no negated one does.
-    static func matches(name: String, patterns: Substring) -> Bool {
-        if patterns.hasPrefix("|1|") { return matchesHashed(name: name, field: patterns) }
-        var matched = false
-        for pattern in patterns.split(separator: ",") {
-            if pattern.hasPrefix("!") {
-                if wildcardMatch(Array(name.lowercased().utf8), Array(pattern.dropFirst().lowercased().utf8)) {
-                    return false
-                }
-            } else if wildcardMatch(Array(name.lowercased().utf8), Array(pattern.lowercased().utf8)) {
+    /// Whether the lowercased `name` matches a line's hosts.
+    static func matches(name: [UInt8], hosts: Hosts) -> Bool {
+        switch hosts {
+        case .hashed(let salt, let mac):
+            return hmacSHA1(key: salt, message: name) == mac
+        case .patterns(let patterns):
+            var matched = false
+            for pattern in patterns where wildcardMatch(name, pattern.glob) {
+                if pattern.negated { return false }
                 matched = true
             }
+            return matched
         }
-        return matched
     }
 
-    /// `|1|base64(salt)|base64(HMAC-SHA1(salt, name))`.
-    private static func matchesHashed(name: String, field: Substring) -> Bool {
-        let parts = field.split(separator: "|", omittingEmptySubsequences: true)
-        guard parts.count == 3, parts[0] == "1", let salt = Base64.decode(parts[1]),
-            let expected = Base64.decode(parts[2])
-        else { return false }
-        return hmacSHA1(key: salt, message: Array(name.utf8)) == expected
+    /// ASCII lower case, as OpenSSH compares host names; other bytes are kept.
+    static func lowercased(_ bytes: some Collection<UInt8>) -> [UInt8] {
+        bytes.map { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) ? $0 | 0x20 : $0 }
     }
 
     /// Glob match with `*` (any run) and `?` (any one byte).
@@ -111,8 +164,8 @@ struct KnownHosts {
         var starPattern = -1
         var starText = 0
         while textIndex < text.count {
-            if patternIndex < pattern.count && (pattern[patternIndex] == UInt8(ascii: "?")
-                || pattern[patternIndex] == text[textIndex])
+            if patternIndex < pattern.count
+                && (pattern[patternIndex] == UInt8(ascii: "?") || pattern[patternIndex] == text[textIndex])
             {
                 textIndex += 1
                 patternIndex += 1

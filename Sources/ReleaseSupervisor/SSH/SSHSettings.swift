@@ -2,7 +2,7 @@
 public enum HostKeyPolicy: String, Sendable, Hashable, CaseIterable {
     /// Unknown and changed keys are refused (the default).
     case strict
-    /// Unknown keys are appended to known_hosts; changed keys are refused.
+    /// Unknown keys are recorded in the learned known_hosts file; changed keys are refused.
     case acceptNew = "accept-new"
     /// No verification; a warning is logged at every connect.
     case off
@@ -26,8 +26,11 @@ public struct SSHSettings: Sendable, Hashable {
     public var user: String
     /// How to authenticate.
     public var authentication: SSHAuthentication
-    /// The OpenSSH-format known_hosts file.
+    /// The OpenSSH-format known_hosts file of pinned keys; it is only read.
     public var knownHostsPath: String
+    /// The known_hosts file `accept-new` records new keys in, read as well; a key there never overrides a key
+    /// `knownHostsPath` pins for the same host. Nil: `knownHostsPath` itself, as OpenSSH's accept-new does.
+    public var learnedKnownHostsPath: String?
     /// How host keys are checked.
     public var hostKeyPolicy: HostKeyPolicy
     /// Bound on TCP connect, handshake and authentication together.
@@ -41,13 +44,14 @@ public struct SSHSettings: Sendable, Hashable {
     public init(
         address: String, port: UInt16 = 22, user: String, authentication: SSHAuthentication,
         knownHostsPath: String, hostKeyPolicy: HostKeyPolicy = .strict, connectTimeout: Duration = .seconds(10),
-        keepaliveInterval: Duration = .seconds(5), keepaliveMaxMissed: Int = 3
+        keepaliveInterval: Duration = .seconds(5), keepaliveMaxMissed: Int = 3, learnedKnownHostsPath: String? = nil
     ) {
         self.address = address
         self.port = port
         self.user = user
         self.authentication = authentication
         self.knownHostsPath = knownHostsPath
+        self.learnedKnownHostsPath = learnedKnownHostsPath
         self.hostKeyPolicy = hostKeyPolicy
         self.connectTimeout = connectTimeout
         self.keepaliveInterval = keepaliveInterval

@@ -32,8 +32,8 @@ struct SessionEstablishment {
             let remaining = settings.connectTimeout - (ContinuousClock.now - started)
             session.setBlocking(true)
             session.setTimeout(milliseconds: Int(max(remaining.nanoseconds / 1_000_000, 1)))
-            let knownHosts = try loadKnownHosts()
-            preferKnownKeyTypes(session, knownHosts)
+            let verifier = try HostKeyVerifier(settings: settings, logger: logger)
+            preferKnownKeyTypes(session, verifier)
             let rc = session.handshake(socket: socket)
             guard rc == 0 else {
                 let (code, message) = session.lastError
@@ -44,7 +44,7 @@ struct SessionEstablishment {
                 throw SSHError(.handshakeFailed, host: settings.endpoint, detail: detail, libssh2Code: code,
                     libssh2Message: message)
             }
-            try verifyHostKey(session, knownHosts)
+            try verifyHostKey(session, verifier)
             try authenticate(session)
             session.setTimeout(milliseconds: 0)
             session.setBlocking(false)
@@ -58,69 +58,20 @@ struct SessionEstablishment {
         }
     }
 
-    private func loadKnownHosts() throws(SSHError) -> KnownHosts {
-        do {
-            return KnownHosts(contents: try LocalFile.readTextIfPresent(settings.knownHostsPath) ?? "")
-        } catch {
-            throw SSHError(
-                .knownHostsUnusable, host: settings.endpoint,
-                detail: "cannot read known_hosts \(settings.knownHostsPath): \(error); check its permissions")
-        }
-    }
-
     /// Asks for the key types known_hosts holds for this host first, as OpenSSH does, so that a host known by
     /// its ecdsa key is not reported as changed because it also offers ed25519.
-    private func preferKnownKeyTypes(_ session: SessionHandle, _ knownHosts: KnownHosts) {
-        let known = knownHosts.knownKeyTypes(host: settings.address, port: settings.port)
-            .filter(Self.supportedHostKeyAlgorithms.contains)
+    private func preferKnownKeyTypes(_ session: SessionHandle, _ verifier: HostKeyVerifier) {
+        let known = verifier.knownKeyTypes.filter(Self.supportedHostKeyAlgorithms.contains)
         guard !known.isEmpty else { return }
         let order = known + Self.supportedHostKeyAlgorithms.filter { !known.contains($0) }
         _ = session.preferHostKeyAlgorithms(order.joined(separator: ","))
     }
 
-    private func verifyHostKey(_ session: SessionHandle, _ knownHosts: KnownHosts) throws(SSHError) {
+    private func verifyHostKey(_ session: SessionHandle, _ verifier: HostKeyVerifier) throws(SSHError) {
         guard let (key, type) = session.hostKey() else {
             throw SSHError(.handshakeFailed, host: settings.endpoint, detail: "the server sent no host key")
         }
-        let typeName = hostKeyTypeName(type)
-        let fingerprint = KnownHosts.fingerprint(key)
-        let offered = "\(typeName) key \(fingerprint)"
-        let file = settings.knownHostsPath
-        if settings.hostKeyPolicy == .off {
-            logger.warning(
-                "host key not verified (host_key_policy = off)",
-                metadata: ["host": "\(settings.endpoint)", "key": "\(offered)"])
-            return
-        }
-        switch knownHosts.verdict(host: settings.address, port: settings.port, keyType: typeName, key: key) {
-        case .known:
-            return
-        case .revoked:
-            throw SSHError(
-                .hostKeyRevoked, host: settings.endpoint,
-                detail: "the server offered \(offered), which \(file) marks @revoked; refusing to connect")
-        case .changed(let known):
-            throw SSHError(
-                .hostKeyChanged, host: settings.endpoint,
-                detail: "HOST KEY CHANGED: the server offered \(offered) but \(file) holds "
-                    + known.joined(separator: ", ")
-                    + "; if the host was reinstalled, verify the new key and replace the old line")
-        case .unknown where settings.hostKeyPolicy == .acceptNew:
-            do {
-                let line = KnownHosts.line(host: settings.address, port: settings.port, keyType: typeName, key: key)
-                try LocalFile.append(line, to: file)
-            } catch {
-                throw SSHError(
-                    .knownHostsUnusable, host: settings.endpoint,
-                    detail: "cannot add \(offered) to \(file): \(error)")
-            }
-            logger.notice("added new host key to known_hosts", metadata: ["host": "\(settings.endpoint)", "key": "\(offered)"])
-        case .unknown:
-            throw SSHError(
-                .hostKeyUnknown, host: settings.endpoint,
-                detail: "unknown host key \(offered); not in \(file). Verify the fingerprint and add it "
-                    + "(ssh-keyscan -p \(settings.port) \(settings.address) >> \(file)), or set host_key_policy = accept-new")
-        }
+        try verifier.verify(keyType: hostKeyTypeName(type), key: key)
     }
 
     private func authenticate(_ session: SessionHandle) throws(SSHError) {

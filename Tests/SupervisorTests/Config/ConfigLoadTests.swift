@@ -88,6 +88,26 @@ struct ConfigLoadTests {
         #expect(try ControlNodeConfig.parse("") == ControlNodeConfig())
     }
 
+    @Test("hosts read pinned keys from known_hosts and learn keys into the state directory")
+    func knownHostsFiles() throws {
+        let config = try ControlNodeConfig.parse(
+            """
+            [daemon]
+            state_dir = "/srv/controlnode/"
+            known_hosts = "/etc/controlnode/pins"
+            host_key_policy = "accept-new"
+
+            [hosts.db1]
+            user = "deploy"
+            agent = true
+            """)
+        let settings = config.hostSpec(try #require(config.hosts["db1"])).sshSettings
+        #expect(settings.knownHostsPath == "/etc/controlnode/pins")
+        #expect(settings.learnedKnownHostsPath == "/srv/controlnode/known_hosts")
+        #expect(settings.hostKeyPolicy == .acceptNew)
+        #expect(DaemonConfig().learnedKnownHostsPath == "/var/lib/controlnode/known_hosts")
+    }
+
     @Test("a configuration written out as TOML parses back to the same value")
     func roundTrip() throws {
         var config = try ControlNodeConfig.parse(sampleConfiguration())
