@@ -7,7 +7,7 @@ import Testing
 @Suite("controlnode.service under real systemd (systemd-nspawn)", .serialized)
 struct SystemdMachineTests {
     @Test(
-        "start waits for READY; journal fields; reload; the watchdog kills a stuck daemon; stop leaves the release running",
+        "start waits for READY; accept-new learns into the state directory; journal fields; reload; the watchdog kills a stuck daemon; stop leaves the release running",
         .enabled(if: NspawnMachine.isAvailable, "\(NspawnMachine.unavailableReason ?? "")"),
         .timeLimit(.minutes(10)))
     func unitUnderSystemd() async throws {
@@ -31,6 +31,16 @@ struct SystemdMachineTests {
         #expect(rows?.first?["status"] as? String == "running", "\(status.output)")
         #expect(rows?.first?["version"] as? String == "0.1.0")
         let releasePid = try #require(rows?.first?["os_pid"] as? Int, "\(status.output)")
+
+        // accept-new under ProtectSystem=strict: /etc is read-only, so the key went to the state directory,
+        // written by the daemon's user; the pinned file is as it was.
+        let learned = try await machine.run(
+            "stat -c '%U %a' /var/lib/controlnode/known_hosts && cat /var/lib/controlnode/known_hosts")
+        #expect(learned.status == 0, "\(learned.output)")
+        let hostKeys = try await machine.run("cut -d' ' -f1,2 /etc/ssh/ssh_host_*_key.pub").output.split(separator: "\n")
+        #expect(hostKeys.map { "controlnode 600\n127.0.0.1 \($0)\n" }.contains(learned.output), "\(learned.output)")
+        let pinned = try await machine.run("cat /etc/controlnode/known_hosts")
+        #expect(pinned.output == Self.pinnedKnownHosts, "\(pinned.output)")
 
         // Structured fields a sysadmin filters on.
         let journal = try await machine.run("journalctl -u controlnode RELEASE=service_app -o json --no-pager")
@@ -65,11 +75,16 @@ struct SystemdMachineTests {
         #expect(stop.status == 0, "\(stop.output)")
         #expect(try await machine.property("ActiveState", of: "controlnode") == "inactive")
         #expect(try await machine.property("Result", of: "controlnode") == "success")
+        // The restarted daemon found the learned key and added nothing.
+        let relearned = try await machine.run("cat /var/lib/controlnode/known_hosts")
+        #expect(relearned.output == learned.output.split(separator: "\n", maxSplits: 1).last.map { String($0) })
         let alive = try await machine.run("kill -0 \(releasePid) && /opt/service_app/current/erts-*/bin/epmd -names")
         #expect(alive.status == 0 && alive.output.contains("name service_app "), "\(alive.output)")
     }
 
     static let cookie = "nspawn-test-cookie-\(UInt32.random(in: 0...UInt32.max))"
+    /// The pinned file names another host only, so the container's own sshd is learned under accept-new.
+    static let pinnedKnownHosts = "# pinned by the administrator\n192.0.2.99 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"
 
     /// The binary, the packaging, the fixture release, keys, the configuration and the set-up script.
     private func stage(into staging: TemporaryDirectory) throws {
@@ -81,9 +96,11 @@ struct SystemdMachineTests {
         let (keygen, output) = try runCommand("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", staging.file("id_ed25519")])
         guard keygen == 0 else { throw FixtureError("ssh-keygen failed: \(output)") }
         try staging.write("cookie", Self.cookie + "\n", mode: 0o644)
+        try staging.write("known_hosts", Self.pinnedKnownHosts, mode: 0o644)
         try staging.write("controlnode.toml", """
             [daemon]
             known_hosts = "/etc/controlnode/known_hosts"
+            host_key_policy = "accept-new"
             keepalive_interval = "2s"
             tick_timeout = "5s"
 
@@ -107,7 +124,7 @@ struct SystemdMachineTests {
             install -m 0640 -o root -g controlnode /staging/controlnode.toml /etc/controlnode/controlnode.toml
             install -m 0600 -o controlnode -g controlnode /staging/id_ed25519 /etc/controlnode/id_ed25519
             install -m 0600 -o controlnode -g controlnode /staging/cookie /etc/controlnode/service_app.cookie
-            echo "127.0.0.1 $(cut -d' ' -f1,2 /etc/ssh/ssh_host_ed25519_key.pub)" > /etc/controlnode/known_hosts
+            install -m 0644 -o root -g root /staging/known_hosts /etc/controlnode/known_hosts
             install -d -m 0700 /root/.ssh
             install -m 0600 /staging/id_ed25519.pub /root/.ssh/authorized_keys
             mkdir -p /etc/systemd/system/controlnode.service.d
