@@ -91,9 +91,11 @@ struct HostKeyVerifier {
                 "HOST KEY CHANGED: the server offered \(offered) but \(path) holds "
                 + held.joined(separator: ", ") + " for \(name); someone may be intercepting the connection. "
             if files.learned != nil && path == files.learnedPath {
+                // ssh-keygen -R rewrites the file as its caller: run as root, it leaves a file the daemon cannot read.
                 detail +=
                     "That key was learned under accept-new. If the host was reinstalled, verify the new key, then "
-                    + "run \(Self.removeCommand(name, path)) and connect again"
+                    + "run as the daemon's user (under the unit: runuser -u controlnode -- "
+                    + "\(Self.removeCommand(name, path))) and connect again"
             } else {
                 if let learned {
                     detail += "The offered key is at \(files.learnedPath):\(learned.line), but a pinned key wins. "

@@ -30,8 +30,11 @@ struct KnownHosts: Sendable, Equatable {
         var line: Int
         /// Whether the line is `@revoked`: the key is refused for the hosts it names.
         var revoked: Bool
+        /// The hosts the line names.
         var hosts: Hosts
+        /// The key's type as written, such as `ssh-ed25519`.
         var keyType: String
+        /// The key blob, decoded from base64.
         var key: [UInt8]
     }
 
@@ -53,17 +56,23 @@ struct KnownHosts: Sendable, Equatable {
     /// Parses a file's bytes; lines it cannot read are skipped. A pure function of its input, for fuzzing.
     static func parse(_ bytes: [UInt8]) -> KnownHosts {
         var file = KnownHosts()
+        var start = bytes.startIndex
         var number = 0
-        for var line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+        // Line by line, without an array of all lines or fields: a file of blank lines stays cheap.
+        while start < bytes.endIndex {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex
             number += 1
+            var line = bytes[start..<end]
             if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
             if let entry = parseLine(line, number: number) { file.entries.append(entry) }
+            start = end + 1
         }
         return file
     }
 
     private static func parseLine(_ line: ArraySlice<UInt8>, number: Int) -> Entry? {
-        var fields = line.split(whereSeparator: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") })[...]
+        // Marker, hosts, type and key at most; anything after the key (a comment) is ignored.
+        var fields = Self.fields(line, limit: 4)[...]
         guard let first = fields.first, first.first != UInt8(ascii: "#") else { return nil }
         var revoked = false
         if first.first == UInt8(ascii: "@") {
@@ -71,7 +80,6 @@ struct KnownHosts: Sendable, Equatable {
             revoked = true
             fields = fields.dropFirst()
         }
-        // Anything after the key (a comment) is ignored.
         guard fields.count >= 3 else { return nil }
         let start = fields.startIndex
         guard let hosts = parseHosts(fields[start]),
@@ -79,6 +87,24 @@ struct KnownHosts: Sendable, Equatable {
         else { return nil }
         let keyType = String(decoding: fields[start + 1], as: UTF8.self)
         return Entry(line: number, revoked: revoked, hosts: hosts, keyType: keyType, key: key)
+    }
+
+    /// The first `limit` runs of bytes between spaces and tabs.
+    private static func fields(_ line: ArraySlice<UInt8>, limit: Int) -> [ArraySlice<UInt8>] {
+        var fields: [ArraySlice<UInt8>] = []
+        var index = line.startIndex
+        while fields.count < limit {
+            while index < line.endIndex && (line[index] == UInt8(ascii: " ") || line[index] == UInt8(ascii: "\t")) {
+                index += 1
+            }
+            guard index < line.endIndex else { break }
+            let start = index
+            while index < line.endIndex && line[index] != UInt8(ascii: " ") && line[index] != UInt8(ascii: "\t") {
+                index += 1
+            }
+            fields.append(line[start..<index])
+        }
+        return fields
     }
 
     private static func parseHosts(_ field: ArraySlice<UInt8>) -> Hosts? {

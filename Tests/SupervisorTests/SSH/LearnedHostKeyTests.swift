@@ -85,6 +85,26 @@ struct LearnedHostKeyTests {
         #expect(Self.contents(server.directory.file("learned")) == server.hostKeyLine)
     }
 
+    @Test("a learned key that changed is refused too, with the command to forget it as the daemon's user")
+    func learnedKeyChanged() async throws {
+        let server = try await SSHServerFixture.start()
+        defer { server.stop() }
+        let impostor = try await Self.impostorKey(in: server)
+        let learned = "[127.0.0.1]:\(server.port) \(impostor)\n"
+        try server.directory.write("learned", learned)
+        var settings = server.settings(policy: .acceptNew, knownHosts: server.directory.file("pinned"))
+        settings.learnedKnownHostsPath = server.directory.file("learned")
+        await #expect {
+            _ = try await server.connect(settings)
+        } throws: { error in
+            guard let error = error as? SSHError else { return false }
+            return error.code == .hostKeyChanged && error.detail.contains("\(server.directory.file("learned")):1")
+                && error.detail.contains("runuser -u controlnode -- ssh-keygen -R '[127.0.0.1]:\(server.port)'")
+        }
+        #expect(Self.contents(server.directory.file("learned")) == learned)
+        #expect(Self.contents(server.directory.file("pinned")) == nil)
+    }
+
     @Test("several hosts learned at once, and one host by several connections at once: one line each")
     func concurrentLearning() async throws {
         var servers: [SSHServerFixture] = []
