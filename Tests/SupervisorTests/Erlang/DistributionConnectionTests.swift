@@ -123,7 +123,7 @@ struct DistributionConnectionTests {
     func echoRoundTrip() async throws {
         let fixture = try await ErlangNodeFixture("echo")
         defer { fixture.stop() }
-        let connection = try await fixture.connect()
+        let connection = try await fixture.connect(messageBufferLimit: 1 << 20)
         try await running(connection) { recorder in
             let exportFun = try await connection.rpc("erlang", "make_fun", ["erlang", "node", 0])
             let remotePid = try await connection.rpc("erlang", "whereis", ["echo"])
@@ -206,7 +206,7 @@ struct DistributionConnectionTests {
     func unusedControlMessages() async throws {
         let fixture = try await ErlangNodeFixture("signals")
         defer { fixture.stop() }
-        let connection = try await fixture.connect()
+        let connection = try await fixture.connect(messageBufferLimit: 1 << 20)
         try await running(connection) { recorder in
             let me = Term.pid(connection.pid)
             // LINK then UNLINK_ID, which we must acknowledge.

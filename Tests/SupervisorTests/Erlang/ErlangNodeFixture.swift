@@ -87,12 +87,16 @@ final class ErlangNodeFixture: Sendable {
         return info.port
     }
 
-    /// Connects over TCP with the node's cookie (or `cookie`) and the given tick timeout.
+    /// Connects over TCP with the node's cookie (or `cookie`) and the given tick timeout; `messageBufferLimit`
+    /// is for tests that read messages the node sends us (the default, as in the daemon, drops them).
     func connect(
-        cookie: String? = nil, tickTimeout: Duration = .seconds(60)
+        cookie: String? = nil, tickTimeout: Duration = .seconds(60), messageBufferLimit: Int = 0,
+        maximumQueuedOutput: Int = 1 << 20
     ) async throws -> DistributionConnection {
         let stream = try await TCPStream.connect(host: "127.0.0.1", port: try await distributionPort())
-        let configuration = DistributionConfiguration(cookie: Cookie(cookie ?? self.cookie), tickTimeout: tickTimeout)
+        let configuration = DistributionConfiguration(
+            cookie: Cookie(cookie ?? self.cookie), tickTimeout: tickTimeout,
+            maximumQueuedOutput: maximumQueuedOutput, messageBufferLimit: messageBufferLimit)
         return try await DistributionConnection.connect(over: stream, to: nodeName, configuration: configuration)
     }
 

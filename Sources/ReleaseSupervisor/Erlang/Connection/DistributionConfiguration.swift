@@ -15,6 +15,23 @@ public struct DistributionConfiguration: Sendable {
     public var maximumMessageSize: Int
     /// Bounds on decoding each received term.
     public var decodingLimits: TermDecoder.Limits
+    /// The most bytes waiting to be written to the node; a send that would pass it ends the connection
+    /// as `.notReading`.
+    ///
+    /// What we send is small (RPC requests, ticks, probes, and answers to the node's own monitor, link and
+    /// output requests: a few hundred bytes each), and the socket or SSH channel takes the first megabytes
+    /// itself. So 1 MiB waiting in the queue means thousands of packets the node has not read, which a
+    /// healthy node never leaves; yet it costs little: 20 MiB with 20 releases whose nodes all stopped reading.
+    public var maximumQueuedOutput: Int
+    /// The most bytes of unsolicited messages (counted as received) that `events` holds until they are
+    /// read; the default, 0, drops them all.
+    ///
+    /// Unsolicited messages are sends to our process that no call waits for. A node may send any number
+    /// of them, up to `maximumMessageSize` each, so they are held only for a reader that asked for them
+    /// with a budget: the rest are dropped, counted, and logged now and then. Replies to pending calls are
+    /// never affected. The decoded terms take more memory than their bytes, up to 24 times for long lists
+    /// of small values.
+    public var messageBufferLimit: Int
 
     /// Creates a configuration; only the cookie has no default.
     public init(
@@ -23,7 +40,9 @@ public struct DistributionConfiguration: Sendable {
         tickTimeout: Duration = .seconds(60),
         handshakeTimeout: Duration = .seconds(10),
         maximumMessageSize: Int = 16 << 20,
-        decodingLimits: TermDecoder.Limits = TermDecoder.Limits()
+        decodingLimits: TermDecoder.Limits = TermDecoder.Limits(),
+        maximumQueuedOutput: Int = 1 << 20,
+        messageBufferLimit: Int = 0
     ) {
         self.cookie = cookie
         self.localName = localName
@@ -31,5 +50,7 @@ public struct DistributionConfiguration: Sendable {
         self.handshakeTimeout = handshakeTimeout
         self.maximumMessageSize = maximumMessageSize
         self.decodingLimits = decodingLimits
+        self.maximumQueuedOutput = maximumQueuedOutput
+        self.messageBufferLimit = messageBufferLimit
     }
 }

@@ -88,10 +88,10 @@ extension DistributionConnection {
         switch ControlOperation(rawValue: operation) {
         case .send, .sendTraced, .sendSender, .sendSenderTraced, .aliasSend, .aliasSendTraced:
             guard let payload else { return .protocolError("a send without a message") }
-            deliver(payload)
+            deliver(payload, bytes: packet.count)
         case .registeredSend, .registeredSendTraced:
             guard let payload, control.count >= 4 else { return .protocolError("a malformed registered send") }
-            answerRegisteredSend(to: control[3], payload)
+            answerRegisteredSend(to: control[3], payload, bytes: packet.count)
         case .monitorProcessExit:
             guard control.count == 5 else { return .protocolError("a malformed MONITOR_P_EXIT") }
             processExited(control[1], reference: control[3], reason: control[4])
@@ -121,13 +121,19 @@ extension DistributionConnection {
         return nil
     }
 
-    /// A message to our process: an RPC reply, an output request from an RPC, or an event.
-    private func deliver(_ message: Term) {
-        if case .tuple(let elements) = message, elements.count == 2, case .reference(let reference) = elements[0],
-            let caller = state.withLock({ $0.calls.removeValue(forKey: reference) })
-        {
-            caller.resume(returning: elements[1])
-            return
+    /// A message to our process, which arrived in `bytes`: an RPC reply, an output request from an RPC, or
+    /// an unsolicited message, which `events` holds only within its budget.
+    private func deliver(_ message: Term, bytes: Int) {
+        if case .tuple(let elements) = message, elements.count == 2, case .reference(let reference) = elements[0] {
+            if let caller = state.withLock({ $0.calls.removeValue(forKey: reference) }) {
+                caller.resume(returning: elements[1])
+                return
+            }
+            // The late reply to a call of ours that gave up (timed out or was cancelled): nobody reads it.
+            if isOurs(reference) {
+                countDrop(bytes)
+                return
+            }
         }
         // {io_request, From, ReplyAs, Request}: the RPC's output, since we are its group leader.
         if case .tuple(let elements) = message, elements.count == 4, elements[0] == "io_request",
@@ -138,16 +144,24 @@ extension DistributionConnection {
             send(control: sendControl(to: from), payload: .tuple("io_reply", elements[2], answer))
             return
         }
-        eventSink.yield(.message(message))
+        switch unsolicited.admit(bytes) {
+        case .held: emit(.message(message))
+        case .dropped(let report): if let report { logDrops(report) }
+        }
+    }
+
+    private func countDrop(_ bytes: Int) {
+        if let report = unsolicited.dropped(bytes) { logDrops(report) }
     }
 
     /// Answers `net_adm:ping/1` from the node (a call to our net_kernel); other names do not exist here.
-    private func answerRegisteredSend(to name: Term, _ message: Term) {
+    private func answerRegisteredSend(to name: Term, _ message: Term, bytes: Int) {
         guard name == "net_kernel", case .tuple(let call) = message, call.count == 3, call[0] == "$gen_call",
             case .tuple(let from) = call[1], from.count == 2, case .pid(let caller) = from[0],
             call[2].tupleElements?.first == "is_auth"
         else {
             logger.trace("dropping a message to unregistered name \(name)")
+            countDrop(bytes)
             return
         }
         send(control: sendControl(to: caller), payload: .tuple(from[1], "yes"))
@@ -160,7 +174,7 @@ extension DistributionConnection {
             return state.monitors.removeValue(forKey: reference)
         }
         guard target != nil else { return }
-        eventSink.yield(.processDown(ProcessDown(reference: reference, process: process, reason: reason)))
+        emit(.processDown(ProcessDown(reference: reference, process: process, reason: reason)))
     }
 
     private func refuseMonitor(from watcher: Term, target: Term, reference: Term) {
@@ -183,38 +197,5 @@ extension DistributionConnection {
     private func send(control: Term, payload: Term? = nil) {
         guard let packet = try? ControlMessage.packet(control: control, payload: payload) else { return }
         _ = enqueue(packet)
-    }
-}
-
-/// The end of a pushed receive: fulfilled once with the reason, awaited by `receivePushed`.
-private final class EndSignal: Sendable {
-    private let state = Mutex<(reason: NodeDownReason?, waiter: CheckedContinuation<NodeDownReason, Never>?)>((nil, nil))
-
-    var isFulfilled: Bool { state.withLock { $0.reason != nil } }
-
-    /// Records `reason` unless one is recorded already, and wakes the waiter.
-    func fulfill(_ reason: NodeDownReason) {
-        let waiter = state.withLock { state -> CheckedContinuation<NodeDownReason, Never>? in
-            guard state.reason == nil else { return nil }
-            state.reason = reason
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume(returning: reason)
-    }
-
-    /// The reason, once there is one; `.closedLocally` when the waiting task is cancelled.
-    func wait() async -> NodeDownReason {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<NodeDownReason, Never>) in
-                let reason = state.withLock { state -> NodeDownReason? in
-                    if state.reason == nil { state.waiter = continuation }
-                    return state.reason
-                }
-                if let reason { continuation.resume(returning: reason) }
-            }
-        } onCancel: {
-            fulfill(.closedLocally)
-        }
     }
 }

@@ -26,8 +26,10 @@ public final class DistributionConnection: Sendable {
     public let pid: Pid
     /// What happens on the connection: process DOWNs, messages to `pid`, and finally one `.nodedown`.
     ///
-    /// Buffers the newest 1,024 events if nobody reads, so the final `.nodedown` is never dropped.
-    public let events: AsyncStream<DistributionEvent>
+    /// Buffers the newest 1,024 events if nobody reads, so the final `.nodedown` is never dropped. Messages
+    /// no call waits for are held only up to `DistributionConfiguration.messageBufferLimit` bytes (none by
+    /// default); the rest are dropped, counted and logged.
+    public let events: DistributionEvents
 
     let configuration: DistributionConfiguration
     let logger: Logger
@@ -37,7 +39,11 @@ public final class DistributionConnection: Sendable {
     let decoder: TermDecoder
     let state: Mutex<ConnectionState>
     let eventSink: AsyncStream<DistributionEvent>.Continuation
+    let unsolicited: UnsolicitedMessages
     let outgoing: PacketQueue
+    /// Fulfilled by `finish`, so that `run()` ends as soon as the connection is down, even while its writer
+    /// waits on a node that does not read.
+    let ended = EndSignal()
     let lastReceived: Atomic<Int64>
     let lastSent: Atomic<Int64>
     private let referenceCounter = Atomic<UInt64>(1)
@@ -112,8 +118,11 @@ public final class DistributionConnection: Sendable {
         self.logger = logger
         self.decoder = TermDecoder(limits: configuration.decodingLimits)
         self.pid = Pid(node: localName.atom, id: 1, serial: 0, creation: creation)
-        (events, eventSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1024))
-        outgoing = PacketQueue(stream: stream)
+        let (eventStream, sink) = AsyncStream<DistributionEvent>.makeStream(bufferingPolicy: .bufferingNewest(1024))
+        unsolicited = UnsolicitedMessages(limit: max(configuration.messageBufferLimit, 0))
+        events = DistributionEvents(stream: eventStream, messages: unsolicited)
+        eventSink = sink
+        outgoing = PacketQueue(stream: stream, limit: configuration.maximumQueuedOutput)
         state = Mutex(ConnectionState(reader: reader))
         let now = MonotonicClock.nanoseconds()
         lastReceived = Atomic(now)
@@ -135,6 +144,7 @@ public final class DistributionConnection: Sendable {
             }
             group.addTask { await self.sendLoop() }
             group.addTask { await self.livenessLoop() }
+            group.addTask { await self.ended.wait() }
             var reason: NodeDownReason?
             while reason == nil, let next = await group.next() { reason = next }
             finish(reason ?? .closedLocally)
@@ -158,8 +168,10 @@ public final class DistributionConnection: Sendable {
         outgoing.close()
         let error = nodeDownError(reason)
         for call in calls { call.resume(throwing: error) }
-        eventSink.yield(.nodedown(reason))
+        emit(.nodedown(reason))
         eventSink.finish()
+        ended.fulfill(reason)
+        if let report = unsolicited.finalReport() { logDrops(report) }
         switch reason {
         case .closedLocally: logger.debug("distribution connection closed")
         default: logger.debug("node down: \(reason)")  // the release actor reports it, with its context
@@ -170,6 +182,31 @@ public final class DistributionConnection: Sendable {
         let reason = reason ?? downReason
         return DistributionError(
             .nodeDown, node: peer.description, "the connection is down (\(reason.map { "\($0)" } ?? "unknown"))")
+    }
+
+    /// Hands `event` to `events`; a message the full buffer pushes out gives back its share of the budget.
+    func emit(_ event: DistributionEvent) {
+        if case .dropped(.message) = eventSink.yield(event) { unsolicited.release() }
+    }
+
+    /// Logs dropped unsolicited messages: the first drop at once, then a count at most once a minute.
+    func logDrops(_ report: UnsolicitedMessages.DropReport) {
+        let metadata: Logger.Metadata = [
+            "event": "distribution_messages_dropped", "messages": "\(report.messages)", "bytes": "\(report.bytes)",
+        ]
+        if report.isFirst {
+            logger.notice(
+                "dropping messages from the node that no call waits for (counted, and logged at most once a minute)",
+                metadata: metadata)
+        } else {
+            logger.notice("dropped \(report.messages) more unsolicited messages from the node", metadata: metadata)
+        }
+    }
+
+    /// Whether `reference` was made by this connection (`makeReference`), as the references of our calls are.
+    func isOurs(_ reference: Reference) -> Bool {
+        reference.node == localName.atom && reference.creation == creation && reference.ids.count == 3
+            && reference.ids[2] == referenceSalt
     }
 
     /// A reference unique to this connection, for RPC replies and monitors.
@@ -192,6 +229,9 @@ public final class DistributionConnection: Sendable {
             return false
         case .failed(let error):
             finish(.connectionLost("\(error)"))
+            return false
+        case .overflowed(let queued):
+            finish(.notReading(queuedBytes: queued, limit: outgoing.limit))
             return false
         }
     }

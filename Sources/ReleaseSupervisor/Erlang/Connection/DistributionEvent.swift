@@ -30,6 +30,9 @@ public enum NodeDownReason: Sendable, Equatable, CustomStringConvertible {
     case tickTimeout(Duration)
     /// The node sent something that breaks the protocol; the connection was dropped.
     case protocolError(String)
+    /// The node stopped reading what we send: `queuedBytes` waited to be written, and one more packet
+    /// would have passed `limit` (`DistributionConfiguration.maximumQueuedOutput`).
+    case notReading(queuedBytes: Int, limit: Int)
     /// We closed the connection (`close()`, or the task running the connection was cancelled).
     case closedLocally
 
@@ -40,6 +43,8 @@ public enum NodeDownReason: Sendable, Equatable, CustomStringConvertible {
         case .connectionLost(let detail): "the connection failed: \(detail)"
         case .tickTimeout(let timeout): "no sign of life from the node for \(timeout)"
         case .protocolError(let detail): "protocol error: \(detail)"
+        case .notReading(let queued, let limit):
+            "the node stopped reading: \(queued) bytes wait to be sent to it, and the limit is \(limit)"
         case .closedLocally: "closed locally"
         }
     }
