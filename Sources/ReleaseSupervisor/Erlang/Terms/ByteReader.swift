@@ -2,6 +2,8 @@
 struct ByteReader {
     let bytes: [UInt8]
     private(set) var position: Int
+    /// How many more terms the decoder may make from this input (`TermDecoder.Limits.maximumTerms`).
+    var termsLeft = Int.max
 
     init(_ bytes: [UInt8], position: Int = 0) {
         self.bytes = bytes
@@ -55,6 +57,13 @@ struct ByteReader {
     mutating func skip(_ count: Int) throws(TermDecodingError) {
         try require(count)
         position += count
+    }
+
+    /// Skips the next byte if it is `byte`; false (and nothing skipped) otherwise, or at the end.
+    mutating func skip(ifNext byte: UInt8) -> Bool {
+        guard position < bytes.count, bytes[position] == byte else { return false }
+        position += 1
+        return true
     }
 
     /// Fails unless at least `count` more bytes remain; used to bound element counts before reserving.

@@ -17,7 +17,9 @@ extension Term: CustomStringConvertible {
         switch self {
         case .atom(let atom): text += atom.description
         case .integer(let value): text += String(value)
-        case .bigInteger(let value): text += value.description
+        case .bigInteger(let value):
+            // Decimal conversion takes time quadratic in the size, and a node may send megabytes of bignum.
+            text += value.magnitude.count <= 256 ? value.description : "<integer of \(value.magnitude.count) bytes>"
         case .float(let value): text += String(value)
         case .binary(let bytes): text += Self.describeBinary(bytes)
         case .bitBinary(let bits): text += bits.description

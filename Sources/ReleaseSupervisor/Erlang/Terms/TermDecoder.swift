@@ -1,20 +1,34 @@
 /// Decodes the external term format (erl_ext_dist) into `Term` values.
 ///
 /// Input is treated as untrusted: every length is checked against the bytes that remain before
-/// anything is allocated, nesting is bounded, and compressed terms inflate into a buffer no larger
-/// than `Limits.maximumInflatedSize`. Bad input always ends in a `TermDecodingError`.
+/// anything is allocated, nesting is bounded, the number of terms one decode makes is bounded, and
+/// compressed terms inflate into a buffer no larger than `Limits.maximumInflatedSize` (nor than their
+/// bytes can inflate to). Bad input always ends in a `TermDecodingError`.
+///
+/// Memory follows from that: each term decoded takes 24 bytes plus what it holds, and every element of
+/// a list, tuple or map takes at least one byte of input, so a long list of `[]` costs 24 times its
+/// size; `maximumTerms` caps that, whatever the input's size, and is charged before room is reserved.
 public struct TermDecoder: Sendable {
     /// Bounds on what one decode may cost.
     public struct Limits: Sendable {
         /// How deeply lists, tuples and maps may nest.
+        ///
+        /// Decoding recurses once per level, and a level takes up to about 7 KiB of stack in a debug build
+        /// (much less optimised): the default of 128 fits in 1 MiB, well inside any thread's stack.
         public var maximumDepth: Int
         /// The largest declared size a compressed term may inflate to, in bytes.
         public var maximumInflatedSize: Int
+        /// How many terms (elements of lists, tuples and maps, at any depth) one decode may make.
+        ///
+        /// The default, about a million, is 24 MiB of terms: ten times the longest reply seen in control
+        /// traffic (`lists:seq(1, 100000)` in the tests), and a bound on what one message can cost us.
+        public var maximumTerms: Int
 
         /// Creates limits; the defaults suit control traffic (replies of a few megabytes at most).
-        public init(maximumDepth: Int = 256, maximumInflatedSize: Int = 8 << 20) {
+        public init(maximumDepth: Int = 128, maximumInflatedSize: Int = 8 << 20, maximumTerms: Int = 1 << 20) {
             self.maximumDepth = maximumDepth
             self.maximumInflatedSize = maximumInflatedSize
+            self.maximumTerms = maximumTerms
         }
     }
 
@@ -40,6 +54,7 @@ public struct TermDecoder: Sendable {
 
     /// Decodes one versioned term at the reader's position, leaving the reader after it.
     func decodeVersioned(from reader: inout ByteReader) throws(TermDecodingError) -> Term {
+        reader.termsLeft = limits.maximumTerms
         let start = reader.position
         let version = try reader.readByte()
         guard version == ExternalTag.version else {
@@ -59,10 +74,18 @@ public struct TermDecoder: Sendable {
                 .compression, at: reader.position,
                 "compressed term declares \(declared) bytes, over the limit of \(limits.maximumInflatedSize)")
         }
+        // Deflate codes at best 258 bytes in 2 bits, so no stream inflates more than 1,032-fold: a larger
+        // declared size is a lie, refused before its buffer is allocated.
+        guard declared <= reader.remaining * 1032 else {
+            throw TermDecodingError(
+                .compression, at: reader.position,
+                "compressed term declares \(declared) bytes, more than its \(reader.remaining) bytes can inflate to")
+        }
         let (inflated, consumed) = try Inflater.inflate(
             reader.bytes[reader.position...], expectedSize: declared)
         try reader.skip(consumed)
         var inner = ByteReader(inflated)
+        inner.termsLeft = reader.termsLeft
         let term = try decodeTerm(from: &inner, depth: 0)
         guard inner.isAtEnd else {
             throw TermDecodingError(.trailingBytes, at: reader.position, "bytes follow the term inside compressed data")
@@ -103,8 +126,10 @@ public struct TermDecoder: Sendable {
         case ExternalTag.nil:
             return .list([])
         case ExternalTag.string:
-            let bytes = try reader.readBytes(Int(try reader.readUInt16()))
-            return .list(bytes.map { .integer(Int($0)) })
+            let count = Int(try reader.readUInt16())
+            try reader.ensureRemaining(count, for: "string")
+            try charge(count, for: "string", at: tagOffset, in: &reader)
+            return .list(try reader.readBytes(count).map { .integer(Int($0)) })
         case ExternalTag.list:
             return try decodeList(from: &reader, depth: depth)
         case ExternalTag.smallTuple:
@@ -198,15 +223,23 @@ public struct TermDecoder: Sendable {
     }
 
     private func decodeList(from reader: inout ByteReader, depth: Int) throws(TermDecodingError) -> Term {
-        let count = Int(try reader.readUInt32())
-        try reader.ensureRemaining(count + 1, for: "list")
-        let elements = try decodeElements(count, from: &reader, depth: depth)
+        // A sender may split a list, its tail being another list: the pieces are read in this loop into one
+        // array, so that equal lists compare equal however they were split, and neither the stack nor the
+        // copying grows with the number of pieces.
+        var elements: [Term] = []
+        repeat {
+            let offset = reader.position
+            let count = Int(try reader.readUInt32())
+            try reader.ensureRemaining(count + 1, for: "list")
+            try charge(count, for: "list", at: offset, in: &reader)
+            if elements.isEmpty { elements.reserveCapacity(count) }  // Later pieces grow it geometrically.
+            for _ in 0..<count { elements.append(try decodeTerm(from: &reader, depth: depth + 1)) }
+        } while reader.skip(ifNext: ExternalTag.list)
+        if reader.skip(ifNext: ExternalTag.nil) { return .list(elements) }
         let tail = try decodeTerm(from: &reader, depth: depth + 1)
-        // Normalise so that equal lists compare equal however the sender split them.
         switch tail {
-        case .list(let rest): return .list(elements + rest)
+        case .list(let rest): return .list(elements + rest)  // A string: at most 65,535 elements.
         case _ where elements.isEmpty: return tail
-        case .improperList(let rest, let last): return .improperList(elements + rest, tail: last)
         default: return .improperList(elements, tail: tail)
         }
     }
@@ -215,16 +248,30 @@ public struct TermDecoder: Sendable {
         _ count: Int, from reader: inout ByteReader, depth: Int
     ) throws(TermDecodingError) -> [Term] {
         try reader.ensureRemaining(count, for: "sequence")
+        try charge(count, for: "sequence", at: reader.position, in: &reader)
         var elements: [Term] = []
         elements.reserveCapacity(count)
         for _ in 0..<count { elements.append(try decodeTerm(from: &reader, depth: depth + 1)) }
         return elements
     }
 
+    /// Takes `count` terms from what the decode may still make, before any room is reserved for them.
+    private func charge(
+        _ count: Int, for what: String, at offset: Int, in reader: inout ByteReader
+    ) throws(TermDecodingError) {
+        guard count <= reader.termsLeft else {
+            throw TermDecodingError(
+                .tooManyTerms, at: offset,
+                "\(what) of \(count) would take the term past the limit of \(limits.maximumTerms) terms")
+        }
+        reader.termsLeft -= count
+    }
+
     private func decodeMap(from reader: inout ByteReader, depth: Int) throws(TermDecodingError) -> Term {
         let offset = reader.position
         let count = Int(try reader.readUInt32())
         try reader.ensureRemaining(count * 2, for: "map")
+        try charge(count * 2, for: "map", at: offset, in: &reader)
         var entries: [Term: Term] = [:]
         entries.reserveCapacity(count)
         for _ in 0..<count {

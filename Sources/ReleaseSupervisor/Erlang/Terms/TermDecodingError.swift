@@ -12,6 +12,8 @@ public struct TermDecodingError: Error, Sendable, Equatable, CustomStringConvert
         case lengthExceedsInput
         /// Terms nested deeper than the decoder's limit.
         case tooDeep
+        /// The input holds more terms than the decoder's limit allows.
+        case tooManyTerms
         /// A field held a value the format forbids (bad UTF-8, infinite float, bad bit count, ...).
         case invalidValue
         /// A compressed term that would not inflate, or would inflate beyond the limit.
