@@ -23,7 +23,8 @@ struct PackagingTests {
         #expect(status == 0)
         #expect(output.isEmpty, "\(output)")
         for setting in ["Type=notify", "WatchdogSec=", "ExecReload=", "Restart=on-failure", "User=controlnode",
-            "ProtectSystem=strict", "NoNewPrivileges=yes", "RestrictAddressFamilies="] {
+            "ProtectSystem=strict", "NoNewPrivileges=yes", "RestrictAddressFamilies=", "MemoryMax=", "TasksMax=",
+            "LimitCORE=0"] {
             #expect(unit.contains(setting), "missing \(setting)")
         }
     }
