@@ -43,7 +43,8 @@ public struct ReleaseError: Error, Sendable, CustomStringConvertible {
         self.code = code
         self.release = release
         self.host = host
-        self.detail = detail
+        // The detail often carries a host's own output (stderr, a log's tail).
+        self.detail = DisplayText.sanitized(detail)
         self.underlyingError = underlyingError
     }
 

@@ -217,12 +217,16 @@ extension RemoteRelease {
         return .failed("still booting")
     }
 
-    /// The last lines of the release's own logs on the host.
+    /// The most of a log's tail read back: a log line can be as long as the release likes.
+    static let logTailLimit = 16384
+
+    /// The last lines of the release's own logs on the host (at most `logTailLimit` bytes).
     public func logTail(version: ReleaseVersion, lines: Int = 30) async throws(ReleaseError) -> String {
         let log = ShellQuote.quote("\(path(of: version))/tmp/log")
         return try await run(
             "read the release's log",
-            "cd \(log) 2>/dev/null && tail -q -n \(lines) $(ls -t erlang.log.* controlnode-start.log 2>/dev/null) 2>/dev/null || true")
+            "cd \(log) 2>/dev/null && tail -q -n \(lines) $(ls -t erlang.log.* controlnode-start.log 2>/dev/null) 2>/dev/null "
+                + "| tail -c \(Self.logTailLimit) || true")
     }
 
     /// Polls EPMD until the release is gone from it.

@@ -22,13 +22,19 @@ public struct ExecResult: Sendable {
     public var stderr: [UInt8]
     /// How the command ended.
     public var exit: ExitReason
+    /// Whether stdout or stderr passed `ExecResult.outputLimit` and the rest was dropped.
+    public var truncated = false
+
+    /// The most of each stream kept from one command: a host cannot make the daemon hold more than this per
+    /// command, whatever it prints (the rest is read and dropped, so the command still ends).
+    public static let outputLimit = 1 << 20
 
     /// Whether it exited with status 0.
     public var succeeded: Bool { exit == .status(0) }
     /// stdout as text (invalid UTF-8 is replaced), for logs and simple parsing.
     public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
-    /// stderr as text (invalid UTF-8 is replaced).
-    public var stderrText: String { String(decoding: stderr, as: UTF8.self) }
+    /// stderr as text for messages: invalid UTF-8 replaced, control characters escaped.
+    public var stderrText: String { DisplayText.sanitized(String(decoding: stderr, as: UTF8.self)) }
 }
 
 /// Runs one command in an exec channel: open, start, feed stdin, read both streams to end of file,
@@ -52,6 +58,7 @@ final class ExecOperation: SessionOperation, @unchecked Sendable {
     private var channel: ChannelHandle?
     private var stdout: [UInt8] = []
     private var stderr: [UInt8] = []
+    private var truncated = false
     private var outcome: Result<ExecResult, SSHError>?
 
     init(
@@ -92,7 +99,7 @@ final class ExecOperation: SessionOperation, @unchecked Sendable {
             }
             return .progressed
         case .starting:
-            let rc = channel!.exec(command)
+            let rc = channel!.exec(RemoteShell.command(for: command))
             if rc != 0 { return failed(loop, rc, .execFailed, "starting \(Self.summary(command))") }
             loop.releaseOpenSlot(self)
             phase = outcome != nil ? .freeing : input.isEmpty && file == nil ? .sendingEOF : .writingInput
@@ -139,7 +146,7 @@ final class ExecOperation: SessionOperation, @unchecked Sendable {
             let rc = channel!.waitClosed()
             if rc != 0 { return failed(loop, rc, .execFailed, "waiting for the command's channel to close") }
             let exit: ExitReason = channel!.exitSignal.map { .signal($0) } ?? .status(channel!.exitStatus)
-            outcome = .success(ExecResult(stdout: stdout, stderr: stderr, exit: exit))
+            outcome = .success(ExecResult(stdout: stdout, stderr: stderr, exit: exit, truncated: truncated))
             _ = resume()
             phase = .freeing
             return .progressed
@@ -171,9 +178,9 @@ final class ExecOperation: SessionOperation, @unchecked Sendable {
                 if count > 0 {
                     let bytes = UnsafeRawBufferPointer(rebasing: loop.scratch[0..<count])
                     if stream == 0 {
-                        stdout.append(contentsOf: bytes)
+                        keep(bytes, in: &stdout)
                     } else {
-                        stderr.append(contentsOf: bytes)
+                        keep(bytes, in: &stderr)
                     }
                     moved = true
                     continue
@@ -183,6 +190,13 @@ final class ExecOperation: SessionOperation, @unchecked Sendable {
             }
         }
         return (moved, nil)
+    }
+
+    /// Appends what fits under the output limit; the rest is dropped and noted.
+    private func keep(_ bytes: UnsafeRawBufferPointer, in output: inout [UInt8]) {
+        let room = ExecResult.outputLimit - output.count
+        if bytes.count > room { truncated = true }
+        if room > 0 { output.append(contentsOf: bytes.prefix(room)) }
     }
 
     private func failed(_ loop: SessionLoop, _ rc: Int32, _ code: SSHError.Code, _ what: String) -> StepResult {

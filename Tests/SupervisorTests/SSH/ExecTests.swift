@@ -20,14 +20,18 @@ struct ExecTests {
         await connection.close()
     }
 
-    @Test("10 MB of output and non-UTF-8 bytes arrive byte for byte")
+    @Test("output is kept byte for byte up to 1 MiB a stream; 10 MB more are dropped and the command still ends")
     func largeBinaryOutput() async throws {
         let server = try await SSHServerFixture.start()
         defer { server.stop() }
         let connection = try await server.connect()
-        let big = try await connection.execute("head -c 10485760 /dev/zero | tr '\\000' 'x'")
-        #expect(big.stdout.count == 10_485_760)
+        let fits = try await connection.execute("head -c 1048576 /dev/zero | tr '\\000' 'x'")
+        #expect(fits.stdout.count == ExecResult.outputLimit && !fits.truncated)
+        let big = try await connection.execute("head -c 10485760 /dev/zero | tr '\\000' 'x'; echo done >&2; exit 4")
+        #expect(big.stdout.count == ExecResult.outputLimit)
+        #expect(big.truncated)
         #expect(big.stdout.allSatisfy { $0 == UInt8(ascii: "x") })
+        #expect(big.exit == .status(4) && big.stderrText == "done\n")
         let binary = try await connection.execute("printf '\\377\\376\\000\\303'; printf '\\303\\050' >&2")
         #expect(binary.stdout == [0xFF, 0xFE, 0x00, 0xC3])
         #expect(binary.stderr == [0xC3, 0x28])
