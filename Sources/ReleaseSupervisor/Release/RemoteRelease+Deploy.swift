@@ -86,10 +86,11 @@ extension RemoteRelease {
 
     /// The deploy as one shell script: read the start environment (its exact size) and the tarball from stdin
     /// into private temporary files, verify the tarball's SHA-256 and rename it, extract into a temporary
-    /// directory, check it, move it into place (an old copy of the same version goes aside first), point
-    /// `current` at it, and start it. A failure at any step leaves neither a tarball under its final name nor
-    /// a half release under the final path; the temporary files are removed on every exit. Without `start` (staging),
-    /// `current` and a running release are left alone, and a version already extracted is left as it is.
+    /// directory (owned by the SSH user, modes under umask 077, whatever the archive says), check it, move it into
+    /// place (an old copy of the same version goes aside first), point `current` at it, and start it. A failure
+    /// at any step leaves neither a tarball under its final name nor a half release under the final path; the
+    /// temporary files are removed on every exit. Without `start` (staging), `current` and a running release are
+    /// left alone, and a version already extracted is left as it is.
     private func deployScript(
         version: ReleaseVersion, tarball: String, sha256: String, environmentSize: Int, start: Bool
     ) -> String {
@@ -99,19 +100,21 @@ extension RemoteRelease {
         let verify = SSHConnection.verifyAndRenameScript(temporary: "\"$upload\"", to: tarball, expected: sha256)
         return """
             set -e
+            env_file= upload= work=
+            trap 'rm -rf ${env_file:+"$env_file"} ${upload:+"$upload"} ${work:+"$work"}' EXIT
             mkdir -p \(base) || exit 3
-            cd \(base)
+            cd \(base) || exit 3
             env_file=$(mktemp \(base)/.start-env.XXXXXX) || exit 3
             upload=$(mktemp \(base)/.\(release.name)-\(version).upload.XXXXXX) || exit 3
-            work=
-            trap 'rm -rf ${env_file:+"$env_file"} ${upload:+"$upload"} ${work:+"$work"}' EXIT
             dd bs=1 count=\(environmentSize) of="$env_file" 2>/dev/null
             cat > "$upload" || exit 3
             \(verify)
             upload=
             work=$(mktemp -d .\(version).extract.XXXXXX)
-            tar -xzf \(ShellQuote.quote(tarball)) -C "$work" || { echo "the tarball does not extract" >&2; exit 6; }
+            tar --no-same-owner --no-same-permissions -xzf \(ShellQuote.quote(tarball)) -C "$work" \
+              || { echo "the tarball does not extract" >&2; exit 6; }
             [ -x "$work"/bin/\(name) ] || { echo "the tarball has no bin/\(release.name)" >&2; exit 6; }
+            chmod 0750 "$work"
             if [ -e \(final) ]; then old=$(mktemp -d .\(version).old.XXXXXX); mv \(final) "$old"/; rm -rf "$old"; fi
             mv "$work" \(final)
             work=
@@ -125,23 +128,47 @@ extension RemoteRelease {
     }
 
     /// Shell lines that read the environment from stdin into a private file, then start the release detached
-    /// from the SSH channel; the file is removed once the release's shell has read it.
+    /// from the SSH channel; the file is removed on every exit path, by the release's shell once it has read
+    /// it or by this script's trap.
     func startCommand(for version: ReleaseVersion) -> String {
         """
+        env_file=
+        trap 'rm -f ${env_file:+"$env_file"}' EXIT
         env_file=$(mktemp \(ShellQuote.quote(path(of: version)))/.start-env.XXXXXX)
         cat > "$env_file"
         \(startLines(for: version, environmentFile: "\"$env_file\""))
+        env_file=
         """
     }
 
     /// Shell lines that start the release detached from the SSH channel, with the environment in the private
     /// file `environmentFile` (a quoted shell word), which the release's shell removes once it has read it.
+    ///
+    /// The cookie is on no command line at any point. Elixir's `bin/<name>` passes `--cookie "$RELEASE_COOKIE"`
+    /// down to `erl -setcookie`, so the release starts through a copy of that script without it, and the node
+    /// reads the cookie from `$HOME/.erlang.cookie` (HOME is the base path). The cookie also replaces the
+    /// tarball's `releases/COOKIE`, so that `bin/<name> remote` and `rpc` work for a sysadmin on the host. Both
+    /// files are 0400, written by shell builtins from the sourced environment.
     private func startLines(for version: ReleaseVersion, environmentFile: String) -> String {
         let root = ShellQuote.quote(path(of: version))
+        let script = ShellQuote.quote("bin/\(release.name)")
+        let copy = ShellQuote.quote("bin/.\(release.name).controlnode-start")
         return """
             mkdir -p \(root)/tmp/log
             cd \(root)
-            setsid sh -c 'set -a; . "$1"; rm -f "$1"; set +a; exec bin/\(release.name) daemon' start \(environmentFile) \
+            sed 's/ --cookie "\\$RELEASE_COOKIE"//g' \(script) > \(copy)
+            if grep -q -e --cookie -e setcookie \(copy); then
+              echo "bin/\(release.name) passes the cookie on a command line in a form controlnode does not know;" \
+                "build the release with Elixir's standard release scripts (mix release)" >&2
+              exit 8
+            fi
+            ( set -a; . \(environmentFile)
+              printf %s "$RELEASE_COOKIE" > "$HOME/.erlang.cookie.new" && chmod 0400 "$HOME/.erlang.cookie.new" \
+                && mv -f "$HOME/.erlang.cookie.new" "$HOME/.erlang.cookie" \
+                && printf %s "$RELEASE_COOKIE" > releases/COOKIE.new && chmod 0400 releases/COOKIE.new \
+                && mv -f releases/COOKIE.new releases/COOKIE
+            ) || { echo "cannot write the cookie files in \(release.basePath)" >&2; exit 9; }
+            setsid sh -c 'set -a; . "$1"; rm -f "$1"; set +a; exec sh \(copy) daemon' start \(environmentFile) \
               < /dev/null >> tmp/log/controlnode-start.log 2>&1 &
             """
     }

@@ -98,20 +98,27 @@ public struct RemoteRelease: Sendable {
         return ReleaseVersion(target.trimmingWhitespace().split(separator: "/").last ?? "")
     }
 
-    /// The environment the release starts with, one `NAME='value'` line each, for a shell to source. The cookie
-    /// goes here too, so that it reaches the release on stdin, never on a command line.
+    /// The environment the release starts with, one `NAME='value'` line each (quoted on bytes), for a shell to
+    /// source. The cookie goes here, so that it reaches the host on stdin, never on a command line; the start
+    /// script moves it into the 0400 files the node and `bin/<name> remote` read (see `startLines`).
+    ///
+    /// `HOME` is the base path, where the node finds `.erlang.cookie`; `RELEASE_PROG` keeps the name the
+    /// release's own scripts would give.
     func startEnvironment() throws(ReleaseError) -> [UInt8] {
-        let cookie = release.cookie.secretBytes
-        guard !cookie.isEmpty, !cookie.contains(where: { $0 == 10 || $0 == 13 || $0 == 39 }) else {
-            throw error(.hostCommandFailed, "the cookie is empty or holds a newline or a single quote; fix the cookie file")
-        }
-        var bytes = Array("RELEASE_COOKIE='".utf8) + cookie + Array("'\n".utf8)
-        for (name, value) in release.environment.sorted(by: { $0.key < $1.key }) {
-            guard !value.contains("\n"), !value.contains("'"), name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" })
-            else {
-                throw error(.hostCommandFailed, "environment variable \(name) has a bad name or holds a newline or a single quote")
+        let cookie = String(decoding: release.cookie.secretBytes, as: UTF8.self)
+        var variables = [
+            ("RELEASE_COOKIE", cookie), ("HOME", release.basePath), ("RELEASE_PROG", release.name),
+        ]
+        variables += release.environment.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value) }
+        var bytes: [UInt8] = []
+        for (name, value) in variables {
+            // Config refuses these already (ReleaseConfig); this keeps a spec built in code just as safe.
+            guard EnvironmentName.isValid(name), !value.utf8.contains(0) else {
+                throw error(
+                    .hostCommandFailed,
+                    "environment variable \(name) has a bad name or holds a NUL byte; fix it in the configuration")
             }
-            bytes += Array("\(name)='\(value)'\n".utf8)
+            bytes += Array("\(name)=\(ShellQuote.quote(value))\n".utf8)
         }
         return bytes
     }

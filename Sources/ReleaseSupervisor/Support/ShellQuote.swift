@@ -27,10 +27,13 @@ public enum ShellQuote {
 /// refuses newlines inside them, so a script quoted for `sh` means something else to them. The script therefore
 /// travels base64-encoded, whose alphabet every shell takes literally, and `sh` decodes and runs it. The
 /// command line on the host shows no secret: secrets go on stdin.
+///
+/// Every script starts with `umask 077`: what it creates (environment files, extracted releases, cookie files)
+/// is the SSH user's alone unless the script says otherwise.
 enum RemoteShell {
     /// `exec sh -c '…'` around `script`, safe under sh, bash, dash, zsh, fish, csh and tcsh.
     static func command(for script: String) -> String {
-        let encoded = Base64.encode(Array(script.utf8))
+        let encoded = Base64.encode(Array("umask 077\n\(script)".utf8))
         return "exec sh -c 'eval \"$(printf %s \(encoded) | base64 -d)\"'"
     }
 }
