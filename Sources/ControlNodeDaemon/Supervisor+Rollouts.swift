@@ -77,7 +77,7 @@ extension Supervisor {
             return "the registry \(config.daemon.registry) cannot be opened; check the daemon's log"
         }
         do {
-            _ = try registry.fetch(release, version)
+            _ = try registry.verifiedFetch(release, version)
             return nil
         } catch {
             return "\(error); add the tarball with controlnode registry add \(release)-\(version).tar.gz"

@@ -17,6 +17,8 @@ import Musl
 public struct Registry: Sendable {
     /// The directory holding the tarballs.
     public let directory: String
+    /// The tarballs checked again before a deploy (`verifiedFetch`), shared by every copy of this value.
+    let verified = VerifiedTarballs()
 
     /// Opens the registry in `directory`, creating the directory if it does not exist.
     ///

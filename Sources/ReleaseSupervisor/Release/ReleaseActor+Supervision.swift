@@ -33,7 +33,7 @@ extension ReleaseActor {
             throw ReleaseError(.notInRegistry, release: release.name, host: host.name, "no registry to deploy \(version) from")
         }
         do {
-            return try registry.fetch(release.name, version)
+            return try registry.verifiedFetch(release.name, version)
         } catch {
             throw ReleaseError(
                 .notInRegistry, release: release.name, host: host.name,

@@ -20,11 +20,20 @@ struct TarballImport {
         let size: Int
     }
 
-    /// Copies `source` to the open descriptor `destination` (named `destinationPath` in errors) and checks it.
+    /// Checks `source` without copying it: the same reading as `copy`, for a stored tarball about to be
+    /// deployed (the registry directory may have been written to since it was stored).
+    ///
+    /// - Throws: `RegistryError`: `.unreadable`, `.corrupt`, `.truncated`, `.unsafeContents`, `.mislabelled`.
+    func check() throws(RegistryError) -> Result {
+        try copy(to: nil, destinationPath: source)
+    }
+
+    /// Copies `source` to the open descriptor `destination` (named `destinationPath` in errors) and checks it;
+    /// with no destination, only checks it.
     ///
     /// - Throws: `RegistryError`: `.unreadable`, `.corrupt`, `.truncated`, `.unsafeContents`, `.mislabelled`,
     ///   or `.storageFailed` when writing fails.
-    func copy(to destination: Int32, destinationPath: String) throws(RegistryError) -> Result {
+    func copy(to destination: Int32?, destinationPath: String) throws(RegistryError) -> Result {
         let input: Int32
         do {
             input = try systemCall("open \(source)") { open(source, O_RDONLY | O_CLOEXEC) }
@@ -40,7 +49,7 @@ struct TarballImport {
         } catch {
             throw failure(.corrupt, error.detail)
         }
-        var tar = TarScanner()
+        var tar = TarScanner(keptMembers: [ReleaseContents.startData])
         var size = 0
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 1)
         defer { chunk.deallocate() }
@@ -54,7 +63,7 @@ struct TarballImport {
             if count == 0 { break }
             let bytes = UnsafeRawBufferPointer(rebasing: chunk[0..<count])
             hasher.update(bytes)
-            try write(bytes, to: destination, path: destinationPath)
+            if let destination { try write(bytes, to: destination, path: destinationPath) }
             size += count
             do {
                 try gzip.decompress(bytes) { (output) throws(ArchiveError) in
@@ -71,6 +80,7 @@ struct TarballImport {
             throw archiveFailure(error)
         }
         if let mismatch = contents.mismatch { throw failure(.mislabelled, mismatch) }
+        guard let destination else { return Result(sha256: Hex.encode(hasher.finalize()), size: size) }
         do {
             _ = try systemCall("fsync \(destinationPath)") { fsync(destination) }
         } catch {

@@ -47,7 +47,8 @@ struct ArchiveReaderTests {
         let data = try tarball(
             scratch, format: format, files: [longPath: "beam", "lib/large.bin": String(repeating: "z", count: 70_000)])
         let whole = try scan(data, chunk: data.count)
-        #expect(Set(whole.map(\.path)) == ["bin/shop", "releases/1.0.0/start.boot", longPath, "lib/large.bin"])
+        #expect(
+            Set(whole.map(\.path)) == ["bin/shop", "releases/1.0.0/start.boot", "releases/start_erl.data", longPath, "lib/large.bin"])
         #expect(whole.first { $0.path == "lib/large.bin" }?.size == 70_000)
         #expect(whole.first { $0.path == "bin/shop" }.map { $0.mode & 0o111 != 0 } == true)
         for chunk in [1, 7, 511, 513] {
@@ -65,7 +66,7 @@ struct ArchiveReaderTests {
         let joined =
             try SyntheticTarball.gzip(raw.prefix(split), in: scratch)
             + SyntheticTarball.gzip(raw.suffix(from: split), in: scratch) + Data(count: 100)
-        #expect(try scan(joined, chunk: 3).count == 2)
+        #expect(try scan(joined, chunk: 3).count == 3)
     }
 
     @Test("data after the gzip stream, a damaged stream and non-gzip input are told apart")
@@ -119,10 +120,17 @@ struct ArchiveReaderTests {
 
     @Test("links out of the release and device nodes are unsafe; links inside are fine")
     func links() throws {
-        #expect(TarPath.linkStaysInside(linkPath: ["lib", "a", "link"], target: "../b/file"))
-        #expect(TarPath.linkStaysInside(linkPath: ["lib", "link"], target: "./x/../y"))
-        #expect(!TarPath.linkStaysInside(linkPath: ["lib", "link"], target: "../../etc/passwd"))
-        #expect(!TarPath.linkStaysInside(linkPath: ["link"], target: "/etc/passwd"))
+        var links = TarLinks()
+        #expect(links.resolve(["lib", "a", "..", "b", "file"]) == ["lib", "b", "file"])
+        #expect(links.resolve(["lib", "..", "..", "etc"]) == nil)
+        // Links resolve against the links already seen, as tar follows them while extracting.
+        links.add(["a"], target: ".")
+        #expect(links.resolve(["a", "a", "a"]) == [])
+        #expect(links.resolve(["a", "a", "a", "..", ".."]) == nil)
+        links.add(["lib", "up"], target: "../bin")
+        #expect(links.resolve(["lib", "up", "tool"]) == ["bin", "tool"])
+        links.add(["loop"], target: "loop")
+        #expect(links.resolve(["loop", "x"]) == nil)
         #expect(TarPath.safeComponents("./bin//shop") == ["bin", "shop"])
         #expect(TarPath.safeComponents("bin/../../x") == nil)
         #expect(TarPath.safeComponents("/etc/passwd") == nil)

@@ -1,12 +1,21 @@
 /// What a release tarball holds, as far as telling which release and version it is: the executables in
-/// `bin/` and the version directories in `releases/`. Fed entry by entry; keeps a handful of names only.
+/// `bin/`, the version directories in `releases/` and the version `releases/start_erl.data` boots. Fed entry
+/// by entry; keeps a handful of names only.
+///
+/// The label must be exact: a tarball named 1.0.0 holds exactly one version directory, `releases/1.0.0/`, and
+/// its `start_erl.data` boots 1.0.0 — otherwise a tarball could carry, and start, a version other than the
+/// one every record says was deployed.
 struct ReleaseContents {
+    /// The member whose data says which version the release boots (`<erts version> <release version>`).
+    static let startData = "releases/start_erl.data"
+
     /// The release the file name promises.
     let expected: ReleaseTarballName
     private var executableMode: UInt32?
     private var hasVersionDirectory = false
     private var executables: Set<String> = []
     private var versions: Set<String> = []
+    private var bootedVersion: String?
     private static let keptNames = 16
 
     init(expecting expected: ReleaseTarballName) {
@@ -15,6 +24,12 @@ struct ReleaseContents {
 
     /// Notes one tar member.
     mutating func record(_ entry: TarEntry) {
+        if entry.path == Self.startData, entry.kind == .file {
+            let text = String(decoding: entry.data ?? [], as: UTF8.self)
+            let fields = text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" })
+            bootedVersion = fields.count == 2 ? String(fields[1]) : "(unreadable: \(text.prefix(40).debugDescription))"
+            return
+        }
         let components = entry.path.split(separator: "/")
         guard components.count >= 2 else { return }
         if components[0] == "bin", components.count == 2, entry.kind == .file {
@@ -50,6 +65,18 @@ struct ReleaseContents {
             let suggestion = versions.count == 1 ? " (\(expected.name)-\(versions.first!).tar.gz)" : ""
             return "it holds \(found), not releases/\(expected.version)/: it is another version; store it "
                 + "under its own version\(suggestion), or rebuild it as \(expected.version)"
+        }
+        guard versions.count == 1 else {
+            let found = versions.sorted().map { "releases/\($0)/" }.joined(separator: ", ")
+            return "it holds \(found): a release tarball holds exactly one version directory, releases/"
+                + "\(expected.version)/; rebuild it from a clean build directory"
+        }
+        guard let bootedVersion else {
+            return "it has no \(Self.startData), which says which version boots: build it with `mix release`"
+        }
+        guard bootedVersion == expected.version.description else {
+            return "its \(Self.startData) boots version \(bootedVersion), not \(expected.version): rebuild it, or store "
+                + "it under the version it boots"
         }
         return nil
     }

@@ -10,8 +10,6 @@ struct TarEntry: Sendable, Equatable {
         case symbolicLink(target: String)
         /// A hard link to the earlier member at `target` (type `1`).
         case hardLink(target: String)
-        /// Anything else (FIFO, or a type this reader does not know), by its type byte.
-        case other(UInt8)
     }
 
     /// The path, relative, without `./` or a trailing `/`, as `bin/service_app` or `releases/0.1.0`.
@@ -22,6 +20,8 @@ struct TarEntry: Sendable, Equatable {
     let size: Int
     /// Its permission bits.
     let mode: UInt32
+    /// Its data, for the members the scanner was asked to keep (`TarScanner.keptMembers`); nil otherwise.
+    var data: [UInt8]? = nil
 }
 
 /// Relative tar paths that stay inside the directory they are extracted to.
@@ -32,15 +32,48 @@ enum TarPath {
         let components = path.split(separator: "/").filter { $0 != "." }
         return components.contains("..") ? nil : components
     }
+}
 
-    /// Whether a symbolic link at `linkPath` pointing to `target` resolves inside the extraction directory.
-    static func linkStaysInside(linkPath: [Substring], target: String) -> Bool {
-        guard !target.hasPrefix("/") else { return false }
-        var depth = linkPath.count - 1
-        for component in target.split(separator: "/") where component != "." {
-            depth += component == ".." ? -1 : 1
-            if depth < 0 { return false }
+/// The symbolic links an archive has created so far, to resolve later paths as tar would follow them.
+struct TarLinks {
+    /// Link location (resolved components from the extraction root, joined with `/`) to its target.
+    private var targets: [String: String] = [:]
+    /// Bounds the links followed while resolving one path, as the kernel's ELOOP does.
+    private static let maximumFollowed = 40
+    /// Bounds the links remembered, so an archive of links alone cannot grow this without end.
+    static let maximumLinks = 100_000
+
+    /// Remembers a link at `location` (resolved components) pointing to `target`.
+    mutating func add(_ location: [String], target: String) {
+        guard targets.count < Self.maximumLinks else { return }
+        targets[location.joined(separator: "/")] = target
+    }
+
+    /// `components` (relative to the root) resolved through the links seen so far: the location from the root,
+    /// or nil when it climbs out of the root or follows too many links.
+    func resolve(_ components: some Collection<some StringProtocol>) -> [String]? {
+        var followed = 0
+        return resolve(components.map { String($0) }, from: [], followed: &followed)
+    }
+
+    private func resolve(_ components: [String], from start: [String], followed: inout Int) -> [String]? {
+        var location = start
+        for component in components where component != "." && !component.isEmpty {
+            if component == ".." {
+                guard !location.isEmpty else { return nil }
+                location.removeLast()
+                continue
+            }
+            location.append(component)
+            if let target = targets[location.joined(separator: "/")] {
+                followed += 1
+                guard followed <= Self.maximumFollowed, !target.hasPrefix("/") else { return nil }
+                location.removeLast()
+                guard let resolved = resolve(target.split(separator: "/").map(String.init), from: location, followed: &followed)
+                else { return nil }
+                location = resolved
+            }
         }
-        return true
+        return location
     }
 }

@@ -1,11 +1,19 @@
 /// Reads the structure of a tar archive fed to it in pieces of any size: ustar and v7 headers, GNU long
 /// names (`L`/`K`) and pax extended headers (`x`; global `g` is read and ignored). Pure logic, no I/O.
 ///
-/// Member data is skipped, not kept; only long names and pax records are buffered, up to `captureLimit`.
-/// Paths that would escape the extraction directory, links that point outside it, and device nodes are
-/// refused: the registry's tarballs are unpacked on production hosts.
+/// Member data is skipped, not kept; only long names, pax records and the few members named in
+/// `keptMembers` are buffered, up to `captureLimit` (`keptMemberLimit` for members).
+///
+/// The registry's tarballs are unpacked on production hosts, so anything that would let a local user of the
+/// host take over the release is refused:
+/// - paths that escape the extraction directory, directly or through a symbolic link seen earlier in the
+///   archive (links are resolved against the links already seen, as tar follows them while extracting);
+/// - links whose target resolves outside it;
+/// - a `./` member, which would give the version directory the archive's owner and mode;
+/// - setuid, setgid and sticky bits, and group- or world-writable modes;
+/// - device nodes, FIFOs and any member type but files, directories and links.
 struct TarScanner {
-    private enum Capture { case longName, longLink, pax, globalPax }
+    private enum Capture { case longName, longLink, pax, globalPax, member(TarEntry) }
     private enum Phase {
         case header
         case body(remaining: Int, padding: Int, capture: Capture?)
@@ -23,10 +31,18 @@ struct TarScanner {
     private var longLink: String?
     private var pax: [String: String] = [:]
     private var currentPath = ""
+    /// Symbolic links seen so far: their resolved location (components from the root) to their target.
+    private var links = TarLinks()
+    /// Members whose data the entry callback receives (small files such as `releases/start_erl.data`).
+    private let keptMembers: Set<String>
     /// Archive bytes consumed so far (decompressed), for messages.
     private(set) var offset = 0
 
-    init() {
+    /// The most bytes of a kept member's data; a larger member is reported without its data.
+    static let keptMemberLimit = 4096
+
+    init(keptMembers: Set<String> = []) {
+        self.keptMembers = keptMembers
         block.reserveCapacity(Self.blockSize)
     }
 
@@ -65,7 +81,7 @@ struct TarScanner {
                     phase = .body(remaining: dataLeft, padding: paddingLeft, capture: capture)
                 } else {
                     phase = .header
-                    if let capture { try finishCapture(capture) }
+                    if let capture { try finishCapture(capture, entry) }
                 }
             }
         }
@@ -106,7 +122,7 @@ struct TarScanner {
             }
             captured.removeAll(keepingCapacity: true)
             if header.size == 0 {
-                try finishCapture(capture)
+                try finishCapture(capture, entry)
             } else {
                 phase = .body(remaining: header.size, padding: padding, capture: capture)
             }
@@ -125,50 +141,96 @@ struct TarScanner {
         longLink = nil
         pax.removeAll()
         currentPath = path
-        let member = try Self.member(path: path, type: header.type, link: link, size: size, mode: header.mode)
-        if let member { try entry(member) }
+        let member = try self.member(path: path, type: header.type, link: link, size: size, mode: header.mode)
         let dataPadding = (Self.blockSize - size % Self.blockSize) % Self.blockSize
+        if member.kind == .file, keptMembers.contains(member.path), size <= Self.keptMemberLimit {
+            captured.removeAll(keepingCapacity: true)
+            if size == 0 {
+                try entry(member)
+            } else {
+                phase = .body(remaining: size, padding: dataPadding, capture: .member(member))
+            }
+            return
+        }
+        try entry(member)
         phase = size + dataPadding > 0 ? .body(remaining: size, padding: dataPadding, capture: nil) : .header
     }
 
-    private static func member(
+    private mutating func member(
         path: String, type: UInt8, link: String, size: Int, mode: UInt32
-    ) throws(ArchiveError) -> TarEntry? {
+    ) throws(ArchiveError) -> TarEntry {
         guard let components = TarPath.safeComponents(path) else {
             throw ArchiveError(.unsafeEntry, "member \(path) would be written outside the release directory")
         }
-        // "./" itself: the extraction directory, nothing to record.
-        if components.isEmpty { return nil }
+        guard !components.isEmpty else {
+            throw ArchiveError(
+                .unsafeEntry,
+                "member \(path) is the release directory itself: extracting it would give that directory the "
+                    + "archive's owner and mode (\(String(mode & 0o7777, radix: 8)))")
+        }
         let normalised = components.joined(separator: "/")
+        // Where tar would write it: through the symbolic links extracted before it.
+        guard let parent = links.resolve(components.dropLast()) else {
+            throw ArchiveError(
+                .unsafeEntry, "member \(normalised) would be written outside the release directory through a link")
+        }
+        let location = parent + [String(components.last!)]
         let kind: TarEntry.Kind
         switch type {
         case 0, UInt8(ascii: "0"), UInt8(ascii: "7"): kind = .file
         case UInt8(ascii: "5"): kind = .directory
         case UInt8(ascii: "1"):
-            guard let target = TarPath.safeComponents(link), !target.isEmpty else {
+            guard let target = TarPath.safeComponents(link), !target.isEmpty, links.resolve(target[...]) != nil else {
                 throw ArchiveError(.unsafeEntry, "hard link \(normalised) points outside the release: \(link)")
             }
             kind = .hardLink(target: target.joined(separator: "/"))
         case UInt8(ascii: "2"):
-            guard TarPath.linkStaysInside(linkPath: components, target: link) else {
+            guard !link.hasPrefix("/"), links.resolve(parent + link.split(separator: "/").map(String.init)) != nil
+            else {
                 throw ArchiveError(.unsafeEntry, "symbolic link \(normalised) points outside the release: \(link)")
             }
+            links.add(location, target: link)
             kind = .symbolicLink(target: link)
         case UInt8(ascii: "3"), UInt8(ascii: "4"):
             throw ArchiveError(.unsafeEntry, "member \(normalised) is a device node")
+        case UInt8(ascii: "6"):
+            throw ArchiveError(.unsafeEntry, "member \(normalised) is a FIFO")
         default:
-            kind = .other(type)
+            throw ArchiveError(
+                .unsafeEntry, "member \(normalised) has tar type '\(Unicode.Scalar(type))', which a release never holds")
+        }
+        if kind != .symbolicLink(target: link), let problem = Self.unsafeMode(mode) {
+            throw ArchiveError(
+                .unsafeEntry,
+                "member \(normalised) has mode \(String(mode & 0o7777, radix: 8)), \(problem): another user of the "
+                    + "host could take over the release; rebuild it with ordinary modes")
         }
         return TarEntry(path: normalised, kind: kind, size: size, mode: mode)
     }
 
-    private mutating func finishCapture(_ capture: Capture) throws(ArchiveError) {
+    /// Why a member's mode is unsafe on a host, or nil.
+    private static func unsafeMode(_ mode: UInt32) -> String? {
+        if mode & 0o4000 != 0 { return "setuid" }
+        if mode & 0o2000 != 0 { return "setgid" }
+        if mode & 0o1000 != 0 { return "sticky" }
+        if mode & 0o002 != 0 { return "writable by every user" }
+        if mode & 0o020 != 0 { return "writable by its group" }
+        return nil
+    }
+
+    private mutating func finishCapture(
+        _ capture: Capture, _ entry: (TarEntry) throws(ArchiveError) -> Void
+    ) throws(ArchiveError) {
         let text = String(decoding: captured.prefix { $0 != 0 }, as: UTF8.self)
         switch capture {
         case .longName: longName = text
         case .longLink: longLink = text
         case .pax: pax.merge(try Self.paxRecords(captured, at: offset)) { _, new in new }
         case .globalPax: _ = try Self.paxRecords(captured, at: offset)
+        case .member(var member):
+            member.data = captured
+            captured.removeAll(keepingCapacity: true)
+            try entry(member)
         }
         captured.removeAll(keepingCapacity: true)
     }
