@@ -86,7 +86,6 @@ public struct ConfigDiff: Sendable, Equatable {
         if old.keepaliveInterval != new.keepaliveInterval { keys.append("keepalive_interval") }
         if old.tickTimeout != new.tickTimeout { keys.append("tick_timeout") }
         if old.logLevel != new.logLevel { keys.append("log_level") }
-        if old.strictPermissions != new.strictPermissions { keys.append("strict_permissions") }
         return keys
     }
 }

@@ -23,7 +23,7 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
         case inlineSecret
         /// A cookie, key or passphrase file that does not exist or cannot be read.
         case secretFileUnusable
-        /// A secret file readable by group or others, under `strict_permissions = true`.
+        /// A secret file (cookie, key, passphrase) that group or others can access.
         case insecurePermissions
     }
 

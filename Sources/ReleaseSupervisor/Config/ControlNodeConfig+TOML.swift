@@ -14,7 +14,6 @@ extension ControlNodeConfig {
         lines.append("keepalive_interval = \(Self.duration(daemon.keepaliveInterval))")
         lines.append("tick_timeout = \(Self.duration(daemon.tickTimeout))")
         lines.append("log_level = \(Self.quote(daemon.logLevel.rawValue))")
-        lines.append("strict_permissions = \(daemon.strictPermissions)")
         for host in hosts.values.sorted(by: { $0.name < $1.name }) {
             lines += ["", "[hosts.\(Self.key(host.name))]"]
             lines.append("address = \(Self.quote(host.address))")

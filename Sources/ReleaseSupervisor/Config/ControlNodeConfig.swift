@@ -27,8 +27,8 @@ public struct ControlNodeConfig: Sendable, Equatable {
                 .unreadable, file: path, line: nil, key: nil, problem: "cannot read the configuration (\(error))",
                 remedy: "check the path and that controlnode may read it")
         }
-        let (config, secretFiles) = try decode(text, file: path)
-        let warnings = try SecretFileReference.check(secretFiles, strict: config.daemon.strictPermissions)
+        let (config, secretFiles, notes) = try decode(text, file: path)
+        let warnings = try SecretFileReference.check(secretFiles) + notes
         return LoadedConfig(config: config, warnings: warnings)
     }
 
@@ -40,7 +40,7 @@ public struct ControlNodeConfig: Sendable, Equatable {
     }
 
     static func decode(_ text: String, file: String) throws(ConfigError) -> (
-        config: ControlNodeConfig, secretFiles: [SecretFileReference]
+        config: ControlNodeConfig, secretFiles: [SecretFileReference], warnings: [ConfigWarning]
     ) {
         let root: TOMLTable
         do {
@@ -51,15 +51,31 @@ public struct ControlNodeConfig: Sendable, Equatable {
         let top = try TableReader(root, path: "", file: file, allowed: ["daemon", "hosts", "releases"])
         var config = ControlNodeConfig()
         var secretFiles: [SecretFileReference] = []
+        var warnings: [ConfigWarning] = []
         if let daemon = try top.table("daemon", allowed: DaemonConfig.keys, example: "[daemon]") {
             config.daemon = try DaemonConfig(reading: daemon)
+            if daemon.table["strict_permissions"] != nil {
+                warnings.append(
+                    ConfigWarning(
+                        file: file, line: daemon.line(of: "strict_permissions"), key: "daemon.strict_permissions",
+                        message: "no longer has an effect: cookie and key files that group or others can read are "
+                            + "always refused; remove the key"))
+            }
         }
         var hostNames: [String] = []
         if let hosts = try top.table("hosts", allowed: [], example: "[hosts.web1]", allowingAny: true) {
             for (name, table) in try hosts.namedTables() {
                 let reader = try TableReader(
                     table, path: "hosts.\(name)", file: file, allowed: HostConfig.keys, secrets: HostConfig.secrets)
-                config.hosts[name] = try HostConfig(name: name, reading: reader, secretFiles: &secretFiles)
+                let host = try HostConfig(name: name, reading: reader, secretFiles: &secretFiles)
+                config.hosts[name] = host
+                if host.user == "root" {
+                    warnings.append(
+                        ConfigWarning(
+                            file: file, line: reader.line(of: "user"), key: "hosts.\(name).user",
+                            message: "releases on this host run as root, so a fault in one is a fault of the whole "
+                                + "host; create a dedicated user (useradd --system) and write its name here"))
+                }
                 hostNames.append(name)
             }
         }
@@ -72,7 +88,7 @@ public struct ControlNodeConfig: Sendable, Equatable {
                     name: name, reading: reader, knownHosts: hostNames, secretFiles: &secretFiles)
             }
         }
-        return (config, secretFiles)
+        return (config, secretFiles, warnings)
     }
 }
 
@@ -80,6 +96,6 @@ public struct ControlNodeConfig: Sendable, Equatable {
 public struct LoadedConfig: Sendable, Equatable {
     /// The validated configuration.
     public var config: ControlNodeConfig
-    /// Problems that do not stop the daemon (see `DaemonConfig.strictPermissions`).
+    /// Problems that do not stop the daemon (an SSH user that is root, a key that no longer has an effect).
     public var warnings: [ConfigWarning]
 }

@@ -20,9 +20,6 @@ public struct DaemonConfig: Sendable, Equatable {
     public var tickTimeout: Duration = .seconds(15)
     /// The lowest level logged.
     public var logLevel: Logger.Level = .info
-    /// Whether cookie and key files that group or others can read are errors rather than warnings.
-    public var strictPermissions = false
-
     /// Where `accept-new` records the keys it learns: `known_hosts` in the state directory, read as well; a
     /// key there never overrides one `knownHosts` pins for the same host.
     public var learnedKnownHostsPath: String {
@@ -56,9 +53,10 @@ public struct DaemonConfig: Sendable, Equatable {
         stateDirectory = try reader.path("state_dir", example: "\"/var/lib/controlnode\"") ?? stateDirectory
         knownHosts = try reader.path("known_hosts", example: "\"/etc/controlnode/known_hosts\"") ?? knownHosts
         hostKeyPolicy = try reader.choice("host_key_policy", HostKeyPolicy.self) ?? hostKeyPolicy
-        keepaliveInterval = try reader.duration("keepalive_interval", example: "5s") ?? keepaliveInterval
-        tickTimeout = try reader.duration("tick_timeout", example: "15s") ?? tickTimeout
+        keepaliveInterval = try reader.duration("keepalive_interval", example: "5s", maximum: .seconds(600)) ?? keepaliveInterval
+        tickTimeout = try reader.duration("tick_timeout", example: "15s", maximum: .seconds(600)) ?? tickTimeout
         logLevel = try reader.choice("log_level", Logger.Level.self) ?? logLevel
-        strictPermissions = try reader.boolean("strict_permissions") ?? strictPermissions
+        // Read for its type only: secret files others can read are always refused now (a warning says so).
+        _ = try reader.boolean("strict_permissions")
     }
 }

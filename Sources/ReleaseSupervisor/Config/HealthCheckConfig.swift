@@ -46,8 +46,8 @@ public struct HealthCheckConfig: Sendable, Equatable {
                     .wrongType, "args", "arguments may be strings, integers or booleans, found \(element.typeName)")
             }
         }
-        interval = try reader.duration("interval", example: "5s") ?? interval
-        timeout = try reader.duration("timeout", example: "2s") ?? timeout
+        interval = try reader.duration("interval", example: "5s", maximum: .seconds(3600)) ?? interval
+        timeout = try reader.duration("timeout", example: "2s", maximum: .seconds(600)) ?? timeout
         guard timeout <= interval else {
             throw reader.error(
                 .invalidValue, "timeout",

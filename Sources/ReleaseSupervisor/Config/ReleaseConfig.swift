@@ -41,10 +41,11 @@ public struct ReleaseConfig: Sendable, Equatable {
     init(
         name: String, reading reader: TableReader, knownHosts: [String], secretFiles: inout [SecretFileReference]
     ) throws(ConfigError) {
-        guard TableReader.isPlainName(name) else {
+        guard ReleaseTarballName.isValidName(name) else {
             throw ConfigError(
                 .invalidValue, file: reader.file, line: reader.table.line, key: reader.path,
-                problem: "\"\(name)\" is not a valid release name", remedy: "use letters, digits, '_' and '-'")
+                problem: "\"\(name)\" is not a valid release name",
+                remedy: "a release name is [a-z][a-z0-9_]*, as mix.exs names it")
         }
         self.name = name
         basePath = try reader.requiredPath("base_path", example: "\"/opt/\(name)\"")
@@ -60,7 +61,7 @@ public struct ReleaseConfig: Sendable, Equatable {
             self.version = version
         }
         mode = try reader.choice("mode", ControlMode.self) ?? mode
-        startTimeout = try reader.duration("start_timeout", example: "30s") ?? startTimeout
+        startTimeout = try reader.duration("start_timeout", example: "30s", maximum: .seconds(3600)) ?? startTimeout
         environment = try Self.readEnvironment(reader)
         if let restartReader = try reader.table(
             "restart", allowed: ["max_restarts", "within"], example: "{ max_restarts = 5, within = \"5m\" }")
@@ -92,7 +93,7 @@ public struct ReleaseConfig: Sendable, Equatable {
         policy.canary = try reader.integer("canary", in: 0...1000, example: "1") ?? policy.canary
         policy.autoPromote = try reader.boolean("auto_promote") ?? policy.autoPromote
         policy.minHealthyTime =
-            try reader.duration("min_healthy_time", example: "10s", allowingZero: true) ?? policy.minHealthyTime
+            try reader.duration("min_healthy_time", example: "10s", allowingZero: true, maximum: .seconds(3600)) ?? policy.minHealthyTime
         policy.healthyDeadline = try reader.duration("healthy_deadline", example: "5m") ?? policy.healthyDeadline
         policy.autoRevert = try reader.boolean("auto_revert") ?? policy.autoRevert
         policy.stage = try reader.boolean("stage") ?? policy.stage
@@ -136,11 +137,16 @@ public struct ReleaseConfig: Sendable, Equatable {
         var environment: [String: String] = [:]
         for entry in table.entries {
             let key = "env.\(entry.key)"
-            guard Self.isEnvironmentName(entry.key) else {
+            guard EnvironmentName.isValid(entry.key) else {
                 throw ConfigError(
                     .invalidValue, file: reader.file, line: entry.line, key: reader.keyPath(key),
                     problem: "\"\(entry.key)\" is not a valid environment variable name",
-                    remedy: "use letters, digits and '_', not starting with a digit")
+                    remedy: "use ASCII letters, digits and '_', not starting with a digit")
+            }
+            if let reason = EnvironmentName.ownedByDaemon(entry.key) {
+                throw ConfigError(
+                    .invalidValue, file: reader.file, line: entry.line, key: reader.keyPath(key),
+                    problem: "\(entry.key) is not the release's to set: \(reason)", remedy: "remove it from env")
             }
             guard case .string(let text) = entry.value.kind else {
                 throw ConfigError(
@@ -148,13 +154,13 @@ public struct ReleaseConfig: Sendable, Equatable {
                     problem: "expected a string, found \(entry.value.typeName)",
                     remedy: "environment values are strings: write \(entry.key) = \"...\"")
             }
+            guard !text.utf8.contains(0) else {
+                throw ConfigError(
+                    .invalidValue, file: reader.file, line: entry.line, key: reader.keyPath(key),
+                    problem: "the value holds a NUL byte, which no environment can carry", remedy: "remove it")
+            }
             environment[entry.key] = text
         }
         return environment
-    }
-
-    private static func isEnvironmentName(_ name: String) -> Bool {
-        guard let first = name.utf8.first, !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else { return false }
-        return TableReader.isPlainName(name) && !name.contains("-")
     }
 }

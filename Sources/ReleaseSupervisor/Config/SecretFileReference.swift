@@ -19,10 +19,11 @@ struct SecretFileReference: Sendable, Equatable {
         self.path = path
     }
 
-    /// Checks that every file exists, is a regular file and can be read, and that group and others have no
-    /// access (as ssh and Erlang themselves insist): a warning, or an error when `strict`.
-    static func check(_ references: [SecretFileReference], strict: Bool) throws(ConfigError) -> [ConfigWarning] {
-        var warnings: [ConfigWarning] = []
+    /// Checks that every file exists, is a regular file and can be read, that group and others have no access
+    /// (as ssh and Erlang themselves insist), and that a cookie file holds a usable cookie: one rule, the
+    /// daemon's, for `check-config` and the daemon alike.
+    static func check(_ references: [SecretFileReference]) throws(ConfigError) -> [ConfigWarning] {
+        let warnings: [ConfigWarning] = []
         for reference in references {
             var info = stat()
             let descriptor = open(reference.path, O_RDONLY | O_CLOEXEC)
@@ -37,15 +38,19 @@ struct SecretFileReference: Sendable, Equatable {
                 throw reference.error(.secretFileUnusable, "\(reference.path) is not a regular file")
             }
             let exposed = info.st_mode & 0o077
-            guard exposed != 0 else { continue }
-            let mode = String(info.st_mode & 0o777, radix: 8)
-            let problem = "\(reference.path) can be accessed by group or others (mode \(mode))"
-            let remedy = "run chmod 600 \(reference.path)"
-            if strict { throw reference.error(.insecurePermissions, problem, remedy: remedy) }
-            warnings.append(
-                ConfigWarning(
-                    file: reference.file, line: reference.line, key: reference.key,
-                    message: "\(problem); \(remedy) (strict_permissions = true makes this an error)"))
+            if exposed != 0 {
+                let mode = String(info.st_mode & 0o777, radix: 8)
+                throw reference.error(
+                    .insecurePermissions, "\(reference.path) can be accessed by group or others (mode \(mode))",
+                    remedy: "run chmod 600 \(reference.path)")
+            }
+            if reference.key.hasSuffix("cookie_file") {
+                do {
+                    _ = try Cookie(contentsOfFile: reference.path, for: reference.key)
+                } catch {
+                    throw reference.error(.secretFileUnusable, error.detail)
+                }
+            }
         }
         return warnings
     }

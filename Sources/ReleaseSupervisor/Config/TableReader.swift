@@ -69,6 +69,11 @@ struct TableReader {
         guard text.hasPrefix("/") else {
             throw error(.invalidValue, key, "\"\(text)\" is not an absolute path", remedy: "write \(key) = \(example)")
         }
+        guard !text.split(separator: "/").contains(".."), !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
+            throw error(
+                .invalidValue, key, "\(text.debugDescription) holds '..' or a control character",
+                remedy: "write the plain absolute path, as \(key) = \(example)")
+        }
         return text
     }
 
@@ -101,7 +106,11 @@ struct TableReader {
     }
 
     /// A positive duration written as "500ms", "5s", "5m" or "1h" (or "0s", with `allowingZero`).
-    func duration(_ key: String, example: String, allowingZero: Bool = false) throws(ConfigError) -> Duration? {
+    /// A duration (`"5s"`), positive unless `allowingZero`, at most `maximum`: a typo such as `"5h"` for
+    /// `"5s"` would otherwise leave a host unwatched for hours.
+    func duration(
+        _ key: String, example: String, allowingZero: Bool = false, maximum: Duration = .seconds(24 * 3600)
+    ) throws(ConfigError) -> Duration? {
         guard let value = table[key]?.value else { return nil }
         guard case .string(let text) = value.kind else {
             throw wrongType(key, value, expected: "a duration string", example: "\"\(example)\"")
@@ -111,6 +120,11 @@ struct TableReader {
             throw error(
                 .invalidValue, key, "\"\(text)\" is not a duration",
                 remedy: "write \(least) and a unit: \"500ms\", \"5s\", \"5m\" or \"1h\"")
+        }
+        guard duration <= maximum else {
+            throw error(
+                .invalidValue, key, "\"\(text)\" is longer than \(ConfigDuration.render(maximum))",
+                remedy: "use at most \(ConfigDuration.render(maximum)), such as \"\(example)\"")
         }
         return duration
     }

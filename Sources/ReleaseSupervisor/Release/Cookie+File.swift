@@ -7,9 +7,9 @@ import Musl
 extension Cookie {
     /// Reads a release's cookie from `path`: the first line, without surrounding whitespace.
     ///
-    /// Like Erlang with `~/.erlang.cookie`, it refuses a file that others may read: the cookie lets anyone who
+    /// Like Erlang with `~/.erlang.cookie`, it refuses a file that group or others may read: the cookie lets anyone who
     /// reaches the node run code on it. The text must be 1 to 255 printable ASCII characters with no spaces,
-    /// so that it passes through environment files and `RELEASE_COOKIE` unchanged.
+    /// as Erlang reads a cookie file. The same rule serves `check-config` and the daemon (`SecretFileReference`).
     /// - Parameter subject: what the cookie is for, for messages (`release service_app`).
     /// - Throws: `ConfigurationError` naming the file and what to do.
     public init(contentsOfFile path: String, for subject: String) throws(ConfigurationError) {
@@ -19,10 +19,11 @@ extension Cookie {
                 subject, setting: "cookie file", "cannot read \(path): create it (mode 600) holding the cookie",
                 underlyingError: SystemCallError(call: "stat", errno: errno))
         }
-        guard info.st_mode & 0o007 == 0 else {
+        guard info.st_mode & 0o077 == 0 else {
             throw ConfigurationError(
                 subject, setting: "cookie file",
-                "\(path) is open to every user (mode \(String(info.st_mode & 0o777, radix: 8))): run chmod 600 on it")
+                "\(path) can be accessed by group or others (mode \(String(info.st_mode & 0o777, radix: 8))): "
+                    + "run chmod 600 on it")
         }
         let bytes: [UInt8]
         do {

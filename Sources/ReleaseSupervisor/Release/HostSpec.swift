@@ -45,34 +45,4 @@ public struct HostSpec: Sendable, Equatable {
             knownHostsPath: knownHostsPath, hostKeyPolicy: hostKeyPolicy, keepaliveInterval: keepaliveInterval,
             learnedKnownHostsPath: learnedKnownHostsPath)
     }
-
-    /// The specification, once its settings are known to be usable.
-    ///
-    /// - Throws: `ConfigurationError` naming the host, the setting and what to do.
-    public func validated() throws(ConfigurationError) -> HostSpec {
-        let subject = "host \(name)"
-        guard !name.isEmpty else { throw ConfigurationError("host", setting: "name", "every host needs a name") }
-        guard !address.isEmpty, !address.contains(where: \.isWhitespace) else {
-            throw ConfigurationError(subject, setting: "address", "needs a host name or IP address")
-        }
-        guard !user.isEmpty, !user.contains(where: { $0.isWhitespace || $0 == "@" }) else {
-            throw ConfigurationError(subject, setting: "user", "needs a user name (no spaces or @)")
-        }
-        guard sshPort > 0, epmdPort > 0 else {
-            throw ConfigurationError(subject, setting: "port", "SSH and EPMD ports must be between 1 and 65535")
-        }
-        guard knownHostsPath.hasPrefix("/") else {
-            throw ConfigurationError(subject, setting: "known_hosts", "\(knownHostsPath) must be an absolute path")
-        }
-        if let learnedKnownHostsPath, !learnedKnownHostsPath.hasPrefix("/") {
-            throw ConfigurationError(
-                subject, setting: "known_hosts", "the learned file \(learnedKnownHostsPath) must be an absolute path")
-        }
-        if case .keyFile(let path, let passphraseFile) = authentication {
-            guard path.hasPrefix("/"), passphraseFile?.hasPrefix("/") ?? true else {
-                throw ConfigurationError(subject, setting: "key_file", "key and passphrase files need absolute paths")
-            }
-        }
-        return self
-    }
 }

@@ -18,7 +18,7 @@ public struct ReleaseSpec: Sendable {
     /// How much the daemon may do to the release.
     public var controlMode: ControlMode
 
-    /// Creates a specification; `validated()` checks it.
+    /// Creates a specification; the configuration (`ControlNodeConfig`) validates what it is built from.
     public init(
         name: String, basePath: String, cookie: Cookie, startTimeout: Duration = .seconds(60),
         restartPolicy: RestartPolicy = RestartPolicy(), healthCheck: HealthCheck? = nil,
@@ -32,52 +32,5 @@ public struct ReleaseSpec: Sendable {
         self.healthCheck = healthCheck
         self.environment = environment
         self.controlMode = controlMode
-    }
-
-    /// The specification, once its settings are known to be usable.
-    ///
-    /// - Throws: `ConfigurationError` naming the release, the setting and what to do.
-    public func validated() throws(ConfigurationError) -> ReleaseSpec {
-        let subject = "release \(name)"
-        guard ReleaseTarballName.isValidName(name) else {
-            throw ConfigurationError(subject, setting: "name", "a release name is [a-z][a-z0-9_]*, as in mix.exs")
-        }
-        guard basePath.hasPrefix("/"), !basePath.split(separator: "/").contains("..") else {
-            throw ConfigurationError(subject, setting: "base_path", "\(basePath) must be an absolute path without ..")
-        }
-        guard startTimeout > .zero else {
-            throw ConfigurationError(subject, setting: "start_timeout", "must be longer than zero")
-        }
-        guard restartPolicy.maxRestarts >= 0, restartPolicy.window > .zero, restartPolicy.initialBackoff >= .zero,
-            restartPolicy.maximumBackoff >= restartPolicy.initialBackoff, restartPolicy.multiplier >= 1,
-            (0...1).contains(restartPolicy.jitter)
-        else {
-            throw ConfigurationError(
-                subject, setting: "restart",
-                "needs max_restarts ≥ 0, a window > 0, 0 ≤ initial backoff ≤ maximum backoff, multiplier ≥ 1 "
-                    + "and jitter between 0 and 1")
-        }
-        if let check = healthCheck {
-            guard check.interval > .zero, check.timeout > .zero, check.failuresBeforeAction >= 1 else {
-                throw ConfigurationError(
-                    subject, setting: "health_check", "needs an interval and timeout > 0 and failures ≥ 1")
-            }
-        }
-        for (variable, value) in environment {
-            guard Self.isEnvironmentName(variable), !value.utf8.contains(0) else {
-                throw ConfigurationError(
-                    subject, setting: "environment",
-                    "\(variable) is not a usable variable: names are [A-Za-z_][A-Za-z0-9_]*, values have no NUL")
-            }
-        }
-        return self
-    }
-
-    /// Whether `name` is a POSIX shell variable name.
-    static func isEnvironmentName(_ name: String) -> Bool {
-        guard let first = name.utf8.first, !(48...57).contains(first) else { return false }
-        return name.utf8.allSatisfy { byte in
-            (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte) || byte == 95
-        }
     }
 }

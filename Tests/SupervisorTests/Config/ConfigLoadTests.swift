@@ -114,7 +114,6 @@ struct ConfigLoadTests {
         config.daemon.hostKeyPolicy = .acceptNew
         config.daemon.keepaliveInterval = .milliseconds(1500)
         config.daemon.logLevel = .debug
-        config.daemon.strictPermissions = true
         config.hosts["web 2"] = HostConfig(
             name: "web 2", address: "web2.example", port: 2222, user: "ops",
             authentication: .keyFile(path: "/etc/controlnode/id_web2", passphraseFile: "/etc/controlnode/id_web2.pass"),
@@ -124,7 +123,7 @@ struct ConfigLoadTests {
             name: "worker", basePath: "/opt/worker \"blue\"", cookieFile: "/etc/controlnode/worker.cookie",
             hosts: ["db1", "web 2"])
         worker.mode = .observe
-        worker.startTimeout = .seconds(7200)
+        worker.startTimeout = .seconds(2700)
         worker.environment = ["GREETING": "tab\there\nnewline\\", "EMPTY": ""]
         worker.restart = RestartPolicy(maxRestarts: 0, window: .milliseconds(250))
         var check = HealthCheckConfig(module: "Elixir.Worker", function: "ok?")
@@ -151,30 +150,51 @@ struct ConfigLoadTests {
         #expect(ConfigDuration.parse(text) == nil)
     }
 
-    @Test("secret files others can read: a warning, or an error under strict_permissions")
+    @Test("secret files: one rule for check-config and the daemon, group-readable refused, the cookie's text checked")
     func permissions() throws {
         let directory = try TemporaryDirectory(prefix: "controlnode-config")
         defer { directory.remove() }
         try directory.write("id_ed25519", "key", mode: 0o600)
-        try directory.write("service_app.cookie", "COOKIE", mode: 0o644)
+        // A quote is a cookie character Erlang accepts; it used to pass check-config and fail the first deploy.
+        try directory.write("service_app.cookie", "CO'OKIE", mode: 0o640)
         let text = sampleConfiguration(directory: directory.path)
         try directory.write("controlnode.toml", text, mode: 0o644)
         let cookieLine = try #require(text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.hasPrefix("cookie_file") }) + 1
 
+        let error = try #require(throws: ConfigError.self) { try ControlNodeConfig.load(path: directory.file("controlnode.toml")) }
+        #expect(error.code == .insecurePermissions && error.line == cookieLine)
+        #expect(error.description.hasPrefix("\(directory.file("controlnode.toml")):\(cookieLine): releases.service_app.cookie_file: "))
+        #expect(error.description.contains("mode 640") && error.description.contains("chmod 600"))
+        // The daemon's own reading says the same.
+        #expect(throws: ConfigurationError.self) {
+            try Cookie(contentsOfFile: directory.file("service_app.cookie"), for: "release service_app")
+        }
+
+        try directory.write("service_app.cookie", "CO'OKIE", mode: 0o600)
         let loaded = try ControlNodeConfig.load(path: directory.file("controlnode.toml"))
         #expect(loaded.config == (try ControlNodeConfig.parse(text)))
-        let warning = try #require(loaded.warnings.first)
-        #expect(loaded.warnings.count == 1)
-        #expect(warning.line == cookieLine && warning.key == "releases.service_app.cookie_file")
-        #expect(warning.description.contains("mode 644") && warning.description.contains("chmod 600"))
+        #expect(loaded.warnings.isEmpty)
+        #expect(try loaded.config.supervised().count == 1)
 
-        try directory.write("controlnode.toml", text.replacingOccurrences(of: "[daemon]", with: "[daemon]\nstrict_permissions = true"))
-        let error = try #require(throws: ConfigError.self) { try ControlNodeConfig.load(path: directory.file("controlnode.toml")) }
-        #expect(error.code == .insecurePermissions && error.line == cookieLine + 1)
-        #expect(error.description.hasPrefix("\(directory.file("controlnode.toml")):\(cookieLine + 1): releases.service_app.cookie_file: "))
+        // A cookie file without a usable cookie fails check-config too, at the cookie_file line.
+        try directory.write("service_app.cookie", "two words\n", mode: 0o600)
+        let unusable = try #require(throws: ConfigError.self) { try ControlNodeConfig.load(path: directory.file("controlnode.toml")) }
+        #expect(unusable.code == .secretFileUnusable && unusable.line == cookieLine, "\(unusable)")
 
+        // An identity file the group can read is refused, as ssh refuses it.
         try directory.write("service_app.cookie", "COOKIE", mode: 0o600)
-        #expect(try ControlNodeConfig.load(path: directory.file("controlnode.toml")).warnings.isEmpty)
+        try directory.write("id_ed25519", "key", mode: 0o640)
+        let key = try #require(throws: ConfigError.self) { try ControlNodeConfig.load(path: directory.file("controlnode.toml")) }
+        #expect(key.code == .insecurePermissions && key.key?.hasSuffix("identity_file") == true, "\(key)")
+        try directory.write("id_ed25519", "key", mode: 0o600)
+
+        // strict_permissions no longer relaxes anything, and says so; a root SSH user is worth a warning.
+        let relaxed = text.replacingOccurrences(of: "[daemon]", with: "[daemon]\nstrict_permissions = false")
+            .replacingOccurrences(of: "user = \"deploy\"", with: "user = \"root\"")
+        try directory.write("controlnode.toml", relaxed)
+        let warnings = try ControlNodeConfig.load(path: directory.file("controlnode.toml")).warnings
+        #expect(warnings.contains { $0.key == "daemon.strict_permissions" && $0.message.contains("always refused") })
+        #expect(warnings.contains { $0.key.hasSuffix(".user") && $0.message.contains("dedicated user") }, "\(warnings)")
     }
 
     @Test("a missing key file or configuration file is an error that says which")
