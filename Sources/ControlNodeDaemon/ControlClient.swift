@@ -1,20 +1,34 @@
 import ArgumentParser
 import FoundationEssentials
 import ReleaseSupervisor
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// Whether this process has said that its configuration file is invalid (it says so once).
+private let invalidConfigurationReported = Mutex(false)
 
 /// Where the CLI finds the daemon: `--socket`, else the configuration's `daemon.control_socket`.
 struct SocketOptions: ParsableArguments {
     @Option(help: "The daemon's control socket.") var socket: String?
     @Option(help: "The configuration file, for daemon.control_socket.") var config: String = ControlNodeConfig.defaultPath
 
+    /// The socket to use. A configuration file that does not load is said to be invalid, and where, but its
+    /// `control_socket` is still used: the daemon keeps running on the configuration it loaded last.
     var path: String {
         if let socket { return socket }
-        return (try? ControlNodeConfig.load(path: config).config.daemon.controlSocket)
-            ?? DaemonConfig().controlSocket
+        let lookup = ControlNodeConfig.controlSocket(inFileAt: config)
+        if let problem = lookup.problem, invalidConfigurationReported.withLock({ reported in
+            defer { reported = true }
+            return !reported
+        }) {
+            standardError(
+                "controlnode: warning: the configuration is invalid: \(problem)\n"
+                    + "controlnode: asking the daemon at \(lookup.path) (a running daemon keeps its last valid configuration)")
+        }
+        return lookup.path
     }
 
     /// Sends `request` and returns the daemon's response; exits with a one-line error when there is no daemon.

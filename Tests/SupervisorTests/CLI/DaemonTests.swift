@@ -78,6 +78,18 @@ struct DaemonTests {
         #expect(row["mode"] as? String == "manage")
         #expect(row["os_pid"] as? Int == Int(pid))
         for key in ["node", "tunnel_port", "restarts", "since", "last_error"] { #expect(row.keys.contains(key), "\(key)") }
+
+        // A configuration file broken since the daemon loaded it: the CLI says where, and still finds the daemon
+        // on the socket the file names (it used to fall back to the default socket and claim no daemon ran).
+        let good = try String(contentsOfFile: config, encoding: .utf8)
+        for broken in [good + "\n[releases.service_app]\nmode = \"mange\"\n", good + "\n[hosts.\n"] {
+            try broken.write(toFile: config, atomically: true, encoding: .utf8)
+            let answer = try await offload { try runCommand(controlnodeExecutable(), ["status", "--config", config]) }
+            #expect(answer.status == 0, "\(answer.output)")
+            #expect(answer.output.contains("the configuration is invalid: \(config):"), "\(answer.output)")
+            #expect(answer.output.contains("service_app") && answer.output.contains("running"), "\(answer.output)")
+        }
+        try good.write(toFile: config, atomically: true, encoding: .utf8)
         let table = try await offload { try runCommand(controlnodeExecutable(), ["status", "--socket", socket]) }
         #expect(table.output.contains("service_app") && table.output.contains("running"))
 
