@@ -68,18 +68,18 @@ extension RemoteRelease {
     private func connect(port: UInt16, tickTimeout: Duration, tunnel: Bool, start: Bool)
         async throws(ReleaseError) -> ReleaseLink
     {
-        let peer = try await nodeName()
+        let guess = try await nodeName()
         let connection: DistributionConnection
         do {
-            let channel = try await ssh.openChannel(host: "127.0.0.1", port: port)
-            connection = try await DistributionConnection.connect(
-                over: channel, to: peer,
-                configuration: DistributionConfiguration(cookie: release.cookie, tickTimeout: tickTimeout),
-                logger: logger)
-        } catch let error as DistributionError {
-            throw self.error(.distributionFailed, "could not connect to \(peer)", error)
-        } catch {
-            throw self.error(.unreachable, "could not reach distribution port \(port) of \(peer)", error as? SSHError)
+            connection = try await handshake(port: port, peer: guess, tickTimeout: tickTimeout)
+        } catch let error where !guess.usesLongNames && error.code == .distributionFailed {
+            // A node started with long names (RELEASE_DISTRIBUTION=name, as clustered releases mostly are) may not
+            // take a short-named caller: call it again as a long-named node, accepting the name it gives.
+            guard let long = try? NodeName(alive: release.name, host: "\(guess.host).invalid") else { throw error }
+            guard let retried = try? await handshake(port: port, peer: long, tickTimeout: tickTimeout) else {
+                throw error
+            }
+            connection = retried
         }
         var forward: LocalForward?
         if tunnel {
@@ -90,12 +90,32 @@ extension RemoteRelease {
         return link
     }
 
+    /// One handshake with the node at `port`, accepting the name it gives if its alive part is the release's:
+    /// EPMD registers only that part, and a long-named node's host part can be an IP address or a FQDN.
+    private func handshake(port: UInt16, peer: NodeName, tickTimeout: Duration) async throws(ReleaseError)
+        -> DistributionConnection
+    {
+        do {
+            let channel = try await ssh.openChannel(host: "127.0.0.1", port: port)
+            var configuration = DistributionConfiguration(cookie: release.cookie, tickTimeout: tickTimeout)
+            // Also when the name is known: a release redeployed under another host part is still the release.
+            configuration.acceptsAnyPeerHost = true
+            return try await DistributionConnection.connect(
+                over: channel, to: peer, configuration: configuration, logger: logger)
+        } catch let error as DistributionError {
+            throw self.error(.distributionFailed, "could not connect to \(peer)", error)
+        } catch {
+            throw self.error(.unreachable, "could not reach distribution port \(port) of \(peer)", error as? SSHError)
+        }
+    }
+
     /// Closes the link: monitoring ends and the tunnel closes; the release keeps running.
     public func terminateState(_ link: ReleaseLink) async {
         await link.close()
     }
 
-    /// The node name of the release on the host: `<name>@<host's short name>`.
+    /// The node name of the release on the host, once known; until then the guess `<name>@<host's short name>`,
+    /// which the handshake corrects to the name the node gives (`handshake(port:peer:tickTimeout:)`).
     public func nodeName() async throws(ReleaseError) -> NodeName {
         if let knownNodeName { return knownNodeName }
         let shortName: String

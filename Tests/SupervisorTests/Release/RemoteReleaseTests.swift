@@ -250,3 +250,24 @@ extension CookieExposureTests {
         #expect(leftovers.isEmpty, "left behind: \(leftovers)")
     }
 }
+
+@Suite("Long node names", .serialized)
+struct LongNodeNameTests {
+    @Test(
+        "a release started with long names (-name) is reached by the name it registered, an IP or a FQDN host part",
+        arguments: ["service_app@127.0.0.1", "service_app@node1.cluster.example"])
+    func longNames(node: String) async throws {
+        let fixture = try await RemoteReleaseFixture.start()
+        defer { fixture.stop() }
+        let release = fixture.release(environment: ["RELEASE_DISTRIBUTION": "name", "RELEASE_NODE": node])
+        let remote = try await fixture.remote(release)
+        let deployed = try await remote.deploy(try fixture.entry("0.1.0"))
+        #expect(deployed.version == ReleaseVersion("0.1.0"))
+        let (state, link) = try await remote.initializeState()
+        #expect(state.status == .running)
+        #expect(state.nodeName?.description == node)
+        let connection = try #require(link?.connection)
+        #expect(try await connection.rpc("erlang", "node") == .atom(Atom(node)))
+        try await remote.terminate(state, link: link)
+    }
+}

@@ -4,6 +4,11 @@ public struct DistributionConfiguration: Sendable {
     public var cookie: Cookie
     /// Our node name; nil makes a unique one in the peer's naming mode (see `NodeName.unique`).
     public var localName: NodeName?
+    /// Whether the peer's host part is a guess: EPMD registers only the alive part, and a node started with
+    /// `-name` may call itself `app@10.0.0.5` or `app@web1.example.com`. The handshake then accepts the name
+    /// the node gives when its alive part is the one expected (the cookie, not the name, authenticates it),
+    /// and the connection's `peer` is that name.
+    public var acceptsAnyPeerHost = false
     /// Silence from the node longer than this ends the connection as `.tickTimeout`.
     ///
     /// Erlang's default (`net_ticktime`) is 60 seconds. We tick every quarter of it when idle and,

@@ -69,10 +69,13 @@ public final class DistributionConnection: Sendable {
                     + "Erlang refuses to mix them")
         }
         let creation = UInt32.random(in: 4...UInt32.max)
-        let handshake = DistributionHandshake(
+        var handshake = DistributionHandshake(
             localName: localName, peer: peer, cookie: configuration.cookie, creation: creation)
+        handshake.acceptsAnyHost = configuration.acceptsAnyPeerHost
         let (outcome, reader) = try await Self.shake(
             handshake, over: stream, timeout: configuration.handshakeTimeout, logger: logger)
+        // The name the node gave, when its host part was a guess (checked by the handshake).
+        let peer = (try? NodeName(outcome.peerName)) ?? peer
         logger.debug("distribution connection up", metadata: ["node": "\(peer)", "local": "\(localName)"])
         return DistributionConnection(
             stream: stream, reader: reader, peer: peer, localName: localName, creation: creation,

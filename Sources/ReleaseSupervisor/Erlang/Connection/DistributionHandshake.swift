@@ -15,6 +15,8 @@ struct DistributionHandshake {
     let cookie: Cookie
     let creation: UInt32
     var flags: DistributionFlags = .ours
+    /// Accept any host part in the node's name when the alive part matches (`acceptsAnyPeerHost`).
+    var acceptsAnyHost = false
 
     private var node: String { peer.description }
 
@@ -110,7 +112,8 @@ struct DistributionHandshake {
                 .unsupportedPeer, node: node,
                 "the node lacks capabilities this client needs (flags 0x\(String(missing.rawValue, radix: 16)))")
         }
-        guard name == peer.description else {
+        let sameAlive = name.split(separator: "@", maxSplits: 1).first.map(String.init) == peer.alive
+        guard name == peer.description || (acceptsAnyHost && sameAlive && name.contains("@")) else {
             throw DistributionError(
                 .protocolViolation, node: node, "the node calls itself \(name); check the node name in the configuration")
         }
