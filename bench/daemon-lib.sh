@@ -72,7 +72,7 @@ local_fleet() {
     for i in $(seq 2 20); do
         mv "$work/repack/bin/$previous" "$work/repack/bin/app$i"
         previous=app$i
-        tar -czf "$work/app$i-0.1.0.tar.gz" -C "$work/repack" .
+        (cd "$work/repack" && tar -czf "$work/app$i-0.1.0.tar.gz" -- *)
         "$controlnode" registry add "$work/app$i-0.1.0.tar.gz" --registry "$work/registry" >&2
     done
     local_fleet_config 1

@@ -39,7 +39,7 @@ for i in $(seq -w 1 25); do
     mv "$work/repack/bin/$previous" "$work/repack/bin/r$i"
     previous=r$i
     names+=("r$i")
-    tar -I 'gzip -1' -cf "$work/r$i-0.1.0.tar.gz" -C "$work/repack" .
+    (cd "$work/repack" && tar -I 'gzip -1' -cf "$work/r$i-0.1.0.tar.gz" -- *)
     "$controlnode" registry add "$work/r$i-0.1.0.tar.gz" --registry "$work/registry" >&2
 done
 head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' > "$work/cookie"

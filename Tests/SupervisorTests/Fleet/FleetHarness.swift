@@ -22,7 +22,10 @@ extension TestHosts {
                 current = name
                 source = directory.file("\(name)-0.1.0.tar.gz")
                 // Fast compression: only the test's time is at stake, and a copy per name adds up.
-                try checked(runCommand("/bin/tar", ["-I", "gzip -1", "-cf", source, "-C", unpacked, "."]))
+                // The top-level entries, not ".": the registry refuses a ./ member (its owner and mode would be the
+                // version directory's).
+                let entries = try FileManager.default.contentsOfDirectory(atPath: unpacked).sorted()
+                try checked(runCommand("/bin/tar", ["-I", "gzip -1", "-cf", source, "-C", unpacked] + entries))
             }
             try checked(runCommand(
                 controlnodeExecutable(), ["registry", "add", source, "--registry", directory.file("registry")]))

@@ -166,7 +166,8 @@ struct TarScanner {
             throw ArchiveError(
                 .unsafeEntry,
                 "member \(path) is the release directory itself: extracting it would give that directory the "
-                    + "archive's owner and mode (\(String(mode & 0o7777, radix: 8)))")
+                    + "archive's owner and mode (\(String(mode & 0o7777, radix: 8))); pack the release's entries, not "
+                    + "'.' (tar -czf NAME-VERSION.tar.gz -C DIR bin erts-* lib releases), or use mix release's tarball")
         }
         let normalised = components.joined(separator: "/")
         // Where tar would write it: through the symbolic links extracted before it.
@@ -203,7 +204,7 @@ struct TarScanner {
             throw ArchiveError(
                 .unsafeEntry,
                 "member \(normalised) has mode \(String(mode & 0o7777, radix: 8)), \(problem): another user of the "
-                    + "host could take over the release; rebuild it with ordinary modes")
+                    + "host could take over the release; rebuild it with ordinary modes (umask 022; mix release)")
         }
         return TarEntry(path: normalised, kind: kind, size: size, mode: mode)
     }
