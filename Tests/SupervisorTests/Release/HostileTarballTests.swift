@@ -57,6 +57,13 @@ struct HostileTarballTests {
         #expect(try refusal(inside) == nil)
     }
 
+    @Test("names longer than a host's PATH_MAX are refused before any link is resolved")
+    func longNames() throws {
+        let deep = String(repeating: "d/", count: 2100) + "file"
+        let error = try #require(try refusal([Member(name: deep, data: "x")]))
+        #expect(error.code == .unsafeContents && error.description.contains("4096 bytes"), "\(error)")
+    }
+
     @Test("the version label: exactly one releases/<version>/, the name's, and start_erl.data boots it")
     func versionLabel() throws {
         let second = [Member(name: "releases/9.9.9", type: "5", mode: 0o755), Member(name: "releases/9.9.9/start.boot", data: "x")]

@@ -41,7 +41,7 @@ struct TarLinks {
     /// Bounds the links followed while resolving one path, as the kernel's ELOOP does.
     private static let maximumFollowed = 40
     /// Bounds the links remembered, so an archive of links alone cannot grow this without end.
-    static let maximumLinks = 100_000
+    static let maximumLinks = 10_000
 
     /// Remembers a link at `location` (resolved components) pointing to `target`.
     mutating func add(_ location: [String], target: String) {
@@ -58,21 +58,24 @@ struct TarLinks {
 
     private func resolve(_ components: [String], from start: [String], followed: inout Int) -> [String]? {
         var location = start
+        // The joined form, kept as the location changes, is the lookup key (no join per component).
+        var key = start.joined(separator: "/")
         for component in components where component != "." && !component.isEmpty {
             if component == ".." {
-                guard !location.isEmpty else { return nil }
-                location.removeLast()
+                guard let last = location.popLast() else { return nil }
+                key.removeLast(min(key.utf8.count, last.utf8.count + (location.isEmpty ? 0 : 1)))
                 continue
             }
+            key += location.isEmpty ? component : "/" + component
             location.append(component)
-            if let target = targets[location.joined(separator: "/")] {
-                followed += 1
-                guard followed <= Self.maximumFollowed, !target.hasPrefix("/") else { return nil }
-                location.removeLast()
-                guard let resolved = resolve(target.split(separator: "/").map(String.init), from: location, followed: &followed)
-                else { return nil }
-                location = resolved
-            }
+            guard !targets.isEmpty, let target = targets[key] else { continue }
+            followed += 1
+            guard followed <= Self.maximumFollowed, !target.hasPrefix("/") else { return nil }
+            location.removeLast()
+            guard let resolved = resolve(target.split(separator: "/").map(String.init), from: location, followed: &followed)
+            else { return nil }
+            location = resolved
+            key = location.joined(separator: "/")
         }
         return location
     }

@@ -38,6 +38,9 @@ struct TarScanner {
     /// Archive bytes consumed so far (decompressed), for messages.
     private(set) var offset = 0
 
+    /// The longest member name or link target: the host's PATH_MAX, which no release comes near.
+    static let maximumPathLength = 4096
+
     /// The most bytes of a kept member's data; a larger member is reported without its data.
     static let keptMemberLimit = 4096
 
@@ -159,6 +162,10 @@ struct TarScanner {
     private mutating func member(
         path: String, type: UInt8, link: String, size: Int, mode: UInt32
     ) throws(ArchiveError) -> TarEntry {
+        guard path.utf8.count <= Self.maximumPathLength, link.utf8.count <= Self.maximumPathLength else {
+            throw ArchiveError(
+                .unsafeEntry, "a member's name or link target is longer than \(Self.maximumPathLength) bytes")
+        }
         guard let components = TarPath.safeComponents(path) else {
             throw ArchiveError(.unsafeEntry, "member \(path) would be written outside the release directory")
         }
