@@ -8,6 +8,14 @@ missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
+# The fuzz targets (scripts/fuzz.sh) link the toolchain's own libFuzzer and address sanitizer runtimes; they come
+# with the Swift toolchain, not from a Debian package.
+swiftc=$(readlink -f "$(command -v swiftc)")
+if ! ls "$(dirname "$swiftc")"/../lib/clang/*/lib/linux/libclang_rt.fuzzer-"$(uname -m)".a > /dev/null 2>&1; then
+    echo "install-deps.sh: the Swift toolchain at $(dirname "$swiftc") has no libFuzzer runtime" \
+        "(lib/clang/*/lib/linux/libclang_rt.fuzzer-$(uname -m).a); install a swift.org toolchain for Linux, which ships it" >&2
+    exit 1
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
     echo "install-deps.sh: missing packages: ${missing[*]}; run as root, or: sudo apt-get install ${missing[*]}" >&2

@@ -17,3 +17,5 @@ fi
 # Serial: the tests start real servers and measure detection times; parallel runs on small machines
 # would turn CPU contention into false failures.
 swift test --skip-build --no-parallel
+# Then each fuzz target for 30 s (FUZZING.md): a crash, trap or hang it finds fails the run.
+for target in $(scripts/fuzz.sh --list); do scripts/fuzz.sh "$target" 30; done

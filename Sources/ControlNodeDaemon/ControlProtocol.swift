@@ -32,6 +32,16 @@ struct ControlRequest: Codable, Sendable {
     }
 }
 
+extension ControlRequest {
+    /// The request a line from the control socket holds (without its newline), or nil when it is not one.
+    ///
+    /// In an extension, so that the memberwise initializer the CLI builds requests with stays.
+    init?(line: [UInt8]) {
+        guard let request = try? JSONDecoder().decode(ControlRequest.self, from: Data(line)) else { return nil }
+        self = request
+    }
+}
+
 /// The daemon's answer, as one JSON line.
 struct ControlResponse: Codable, Sendable {
     var ok: Bool

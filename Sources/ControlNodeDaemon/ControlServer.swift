@@ -196,7 +196,7 @@ final class ControlServer: Sendable {
         let problem: String
         switch await caller.connection.readRequest() {
         case .line(let line):
-            if let request = try? JSONDecoder().decode(ControlRequest.self, from: Data(line)) { return request }
+            if let request = ControlRequest(line: line) { return request }
             problem = "malformed request: send one JSON object on one line"
         case .tooLong:
             problem = "request too long: a request is one JSON line of at most \(ControlLimits.requestBytes / 1024) KiB"

@@ -1,0 +1,1 @@
+../../../Sources/ControlNodeDaemon/ControlProtocol.swift
