@@ -17,6 +17,13 @@ struct TOMLParser {
     private var line = 1
     private var root = TOMLTable(line: 1)
     private var currentPath: [String] = []
+    /// How many arrays and inline tables enclose the value being parsed.
+    private var nesting = 0
+
+    /// The deepest arrays and inline tables may nest, and the most parts a dotted key or table name may have.
+    /// The file needs 2 of each; parsing and the tables it builds recurse, so without a bound a few kilobytes
+    /// of `[` would exhaust the stack and crash the daemon instead of failing `check-config`.
+    static let maximumNesting = 32
 
     /// Parses `text` into its root table.
     static func parse(_ text: String) throws(TOMLSyntaxError) -> TOMLTable {
@@ -83,6 +90,9 @@ struct TOMLParser {
             index += 1
             skipSpaces()
             path.append(try parseKey())
+            guard path.count <= Self.maximumNesting else {
+                throw error("a key or table name has more than \(Self.maximumNesting) dotted parts")
+            }
         }
     }
 
@@ -180,6 +190,8 @@ struct TOMLParser {
 
     private mutating func parseArray() throws(TOMLSyntaxError) -> TOMLValue {
         let arrayLine = line
+        try enterNested()
+        defer { nesting -= 1 }
         index += 1
         var elements: [TOMLValue] = []
         while true {
@@ -202,6 +214,8 @@ struct TOMLParser {
 
     private mutating func parseInlineTable() throws(TOMLSyntaxError) -> TOMLValue {
         let tableLine = line
+        try enterNested()
+        defer { nesting -= 1 }
         index += 1
         var table = TOMLTable(line: tableLine)
         skipSpacesNewlinesAndComments()
@@ -234,6 +248,14 @@ struct TOMLParser {
         }
         table.isInline = true
         return TOMLValue(kind: .table(table), line: tableLine)
+    }
+
+    /// Counts one more enclosing array or inline table; the caller counts it back out when done.
+    private mutating func enterNested() throws(TOMLSyntaxError) {
+        guard nesting < Self.maximumNesting else {
+            throw error("arrays and inline tables nest more than \(Self.maximumNesting) deep")
+        }
+        nesting += 1
     }
 
     // MARK: Strings

@@ -88,4 +88,41 @@ struct TOMLParserTests {
             return error.line == line && error.message.contains(words)
         }
     }
+
+    /// Inputs that nest 100,000 deep; named, so that a test case's name is not the whole text.
+    enum DeepInput: String, CaseIterable, Sendable {
+        case arrays, inlineTables, tableName, dottedKey
+
+        var text: String {
+            let parts = Array(repeating: "a", count: 100_000).joined(separator: ".")
+            switch self {
+            case .arrays: return "a = " + String(repeating: "[", count: 100_000)
+            case .inlineTables: return "a = " + String(repeating: "{b=", count: 100_000)
+            case .tableName: return "[\(parts)]\n"
+            case .dottedKey: return "\(parts) = 1\n"
+            }
+        }
+
+        var words: String { self == .arrays || self == .inlineTables ? "nest more than" : "dotted parts" }
+    }
+
+    // Found reading the parser, confirmed with the toml-config fuzz target (FUZZING.md): `a = ` and 4,000 `[`
+    // overflowed the stack.
+    @Test("deep nesting and long dotted keys are refused, not a stack overflow", arguments: DeepInput.allCases)
+    func deepNesting(input: DeepInput) {
+        #expect {
+            _ = try TOMLParser.parse(input.text)
+        } throws: { error in
+            (error as? TOMLSyntaxError)?.message.contains(input.words) == true
+        }
+    }
+
+    @Test("nesting up to the limit still parses")
+    func nestingAtTheLimit() throws {
+        let depth = TOMLParser.maximumNesting
+        let array = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+        let key = Array(repeating: "k", count: depth).joined(separator: ".")
+        let table = try TOMLParser.parse("a = \(array)\n\(key) = 1\n")
+        #expect(table["a"] != nil && table["k"] != nil)
+    }
 }
