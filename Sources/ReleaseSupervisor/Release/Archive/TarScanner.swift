@@ -140,6 +140,10 @@ struct TarScanner {
             }
             size = value
         }
+        // GNU base-256 and pax sizes reach Int.max, where adding the padding below would trap.
+        guard size <= Int.max - Self.blockSize else {
+            throw ArchiveError(.corruptTar, "member \(path) claims \(size) bytes, more than any archive holds")
+        }
         longName = nil
         longLink = nil
         pax.removeAll()
