@@ -1,8 +1,8 @@
 // swift-tools-version:6.0
 // libFuzzer targets for controlnode's parsers of untrusted input. A package of its own, so the product's
-// `swift build` neither builds nor links them; `scripts/fuzz.sh` builds them with
-// `--sanitize=fuzzer --sanitize=address` (which instruments the library they test, too) in a debug
-// build, where `@testable import` reaches the internal parsers without making them public.
+// `swift build` neither builds nor links them; `scripts/fuzz.sh` builds them with libFuzzer and the address
+// sanitizer (which instrument the library they test, too) in a debug build, where `@testable import` reaches
+// the internal parsers without making them public. The target list is read by `scripts/fuzz.sh --list`.
 import PackageDescription
 
 let strictSettings: [SwiftSetting] = [

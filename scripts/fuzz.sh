@@ -70,8 +70,9 @@ SWIFT_BACKTRACE=enable=no "$scratch/debug/$target" "$corpus" "fuzz/corpus/$targe
     -artifact_prefix="$artifacts/" ${options[@]+"${options[@]}"} "$@" > "$log" 2>&1 || status=$?
 runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
-size=$(find "$corpus" -type f | wc -l)
-echo "fuzz.sh: $target: ${runs:-?} executions, ${speed:-?} per second, corpus of $size inputs" >&2
+# libFuzzer's own last word on the corpus it keeps ("corp: 681/252Kb") and the edges covered.
+corp=$(grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9]+[a-zA-Z]*' "$log" | tail -1)
+echo "fuzz.sh: $target: ${runs:-?} executions, ${speed:-?} per second, ${corp:-no coverage line}" >&2
 if [ "$status" -ne 0 ]; then
     grep -E "ERROR|Fatal error|SUMMARY|==[0-9]+==|Test unit written" "$log" | head -20 >&2 || true
     echo "fuzz.sh: $target found a failure (exit $status); the input is in $artifacts/, the output in $log" >&2
