@@ -8,7 +8,7 @@ import Glibc
 #endif
 
 /// Whether this process has said that its configuration file is invalid (it says so once).
-private let invalidConfigurationReported = Mutex(false)
+private let invalidConfigurationReported = Locked(false)
 
 /// Where the CLI finds the daemon: `--socket`, else the configuration's `daemon.control_socket`.
 struct SocketOptions: ParsableArguments {

@@ -1,4 +1,5 @@
 import Synchronization
+import ReleaseSupervisor
 
 /// What the control socket allows one caller, and all of them together.
 ///
@@ -52,7 +53,7 @@ final class ControlAdmission: Sendable {
         }
     }
 
-    private let open = Mutex<[Slot: Int]>([:])
+    private let open = Locked<[Slot: Int]>([:])
 
     /// Takes a slot; false when all are taken.
     func enter(_ slot: Slot) -> Bool {

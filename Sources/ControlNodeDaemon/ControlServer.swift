@@ -33,7 +33,7 @@ final class ControlServer: Sendable {
     private let admission = ControlAdmission()
     private let callers: AsyncStream<Caller>
     private let accepted: AsyncStream<Caller>.Continuation
-    private let serving = Mutex<Task<Void, Never>?>(nil)
+    private let serving = Locked<Task<Void, Never>?>(nil)
 
     init(
         path: String, logger: Logger, handle: @escaping @Sendable (ControlRequest, Requester) async -> ControlAnswer

@@ -62,8 +62,8 @@ struct FileIdentity: Hashable, Sendable {
 
 /// The tarballs a registry has checked since the daemon started, by file identity and checksum.
 final class VerifiedTarballs: Sendable {
-    private let checked = Mutex<[FileIdentity: String]>([:])
-    private let checking = Mutex<Void>(())
+    private let checked = Locked<[FileIdentity: String]>([:])
+    private let checking = Locked<Void>(())
     /// Bounds the memory: a daemon that deploys many versions forgets the oldest checks (they are redone).
     private static let limit = 256
 

@@ -7,12 +7,12 @@ public final class ReleaseLink: Sendable {
     public let connection: DistributionConnection
     /// The local forward to the node's distribution port, when one was set up.
     public let tunnel: LocalForward?
-    private let runner: Mutex<Task<Void, Never>?>
+    private let runner: Locked<Task<Void, Never>?>
 
     init(connection: DistributionConnection, tunnel: LocalForward?) {
         self.connection = connection
         self.tunnel = tunnel
-        runner = Mutex(nil)
+        runner = Locked(nil)
     }
 
     /// Starts carrying the connection; `onDown` gets the reason once, when the node goes down or the link

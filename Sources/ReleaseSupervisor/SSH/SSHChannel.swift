@@ -33,7 +33,7 @@ public final class SSHChannel: ByteStream {
     }
 
     static let bufferLimit = 1 << 20
-    let state = Mutex(State())
+    let state = Locked(State())
     private let connection: SSHConnection
     /// Where the channel leads, as `host:port` from the server.
     public let target: String

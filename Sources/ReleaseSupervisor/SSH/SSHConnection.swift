@@ -9,7 +9,7 @@ import Synchronization
 public final class SSHConnection: Sendable {
     private let loop: SessionLoop
     /// The one `hostname -s` in flight or done, shared by every caller on this connection.
-    private let hostNameLookup = Mutex<Task<Result<String, SSHError>, Never>?>(nil)
+    private let hostNameLookup = Locked<Task<Result<String, SSHError>, Never>?>(nil)
     /// Exec and SFTP channels open at once, bounded below the host's MaxSessions.
     private let sessionSlots = SessionSlots()
 

@@ -25,7 +25,7 @@ final class SessionLoop: @unchecked Sendable {
 
     let settings: SSHSettings
     let logger: Logger
-    private let shared = Mutex(Shared())
+    private let shared = Locked(Shared())
     /// A pipe: other threads write a byte to wake the session thread out of `poll`.
     private let wakePipe: (read: Int32, write: Int32)
 

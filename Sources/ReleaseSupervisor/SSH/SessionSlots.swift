@@ -16,10 +16,10 @@ final class SessionSlots: Sendable {
         var firstWaiter = 0
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     init(count: Int = SessionSlots.defaultCount) {
-        state = Mutex(State(free: count))
+        state = Locked(State(free: count))
     }
 
     /// Runs `body` while holding one slot, waiting for one first when all are taken.

@@ -38,10 +38,10 @@ public final class JournalWriter: Sendable {
     public let capacity: Int
     private let identifier: String
     private let sink: any JournalSink
-    private let state: Mutex<State>
+    private let state: Locked<State>
     /// Counts queued entries (plus one for `close`), so the thread sleeps in `sem_wait` when there is nothing.
     private let available: Semaphore
-    private let thread = Mutex<pthread_t?>(nil)
+    private let thread = Locked<pthread_t?>(nil)
 
     /// Starts the writer thread, sending to journald.
     ///
@@ -57,7 +57,7 @@ public final class JournalWriter: Sendable {
         self.capacity = max(1, capacity)
         self.identifier = identifier
         self.sink = sink
-        state = Mutex(State(ring: Array(repeating: nil, count: max(1, capacity))))
+        state = Locked(State(ring: Array(repeating: nil, count: max(1, capacity))))
         available = Semaphore()
         var handle = pthread_t()
         let context = Unmanaged.passRetained(self).toOpaque()

@@ -41,13 +41,13 @@ final class ReadinessMonitor: Sendable {
 
     private static let edgeTriggered: UInt32 = 1 << 31
     private let epollDescriptor: Int32
-    private let slots = Mutex<[UInt64: Slot]>([:])
+    private let slots = Locked<[UInt64: Slot]>([:])
     private let nextToken = Atomic<UInt64>(1)
     /// An eventfd that wakes the thread when a timer earlier than its current sleep is armed.
     private let wakeDescriptor: Int32
-    let timers = Mutex(Timers())
+    let timers = Locked(Timers())
     /// Jobs of tasks that prefer this thread as their executor (`EventThread.executor`).
-    let jobs = Mutex<[UnownedJob]>([])
+    let jobs = Locked<[UnownedJob]>([])
     /// The event thread's id, to tell whether a caller is on it.
     let threadID = Atomic<UInt>(0)
 

@@ -16,7 +16,7 @@ public final class TCPStream: ImmediateWritableStream, PushReadableStream {
     private let token: UInt64
     private let closed = Atomic<Bool>(false)
     private let monitor: ReadinessMonitor
-    private let pump = Mutex<PushPump?>(nil)
+    private let pump = Locked<PushPump?>(nil)
 
     /// Connects to `host`:`port` (IPv4 or IPv6), giving up after `timeout`.
     ///
@@ -139,7 +139,7 @@ public final class TCPStream: ImmediateWritableStream, PushReadableStream {
 private final class PushPump: Sendable {
     private let handler: @Sendable (PushedRead) -> Void
     /// The receive buffer, and whether the stream has ended (nothing more is delivered).
-    private let state = Mutex<(buffer: UnsafeMutableRawBufferPointer, ended: Bool)>(
+    private let state = Locked<(buffer: UnsafeMutableRawBufferPointer, ended: Bool)>(
         (UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16), false))
 
     init(handler: @escaping @Sendable (PushedRead) -> Void) {

@@ -1,5 +1,6 @@
-import Foundation
+import ReleaseSupervisor
 import Synchronization
+import Foundation
 
 /// A raw connection to a daemon's control socket, for tests that play callers the CLI never is: slow to send,
 /// never reading, holding the connection.
@@ -8,7 +9,7 @@ import Synchronization
 /// instead of hanging it. Calls that wait belong on a Dispatch thread (`offload`), not the test's cooperative pool.
 final class ControlSocketClient: Sendable {
     let descriptor: Int32
-    private let pending = Mutex<[UInt8]>([])
+    private let pending = Locked<[UInt8]>([])
 
     /// Connects to `path`; throws when the daemon does not accept within `timeout` (a full backlog).
     init(path: String, timeout: Duration = .seconds(2)) throws {

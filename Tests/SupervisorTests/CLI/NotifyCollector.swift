@@ -1,3 +1,4 @@
+import ReleaseSupervisor
 import Foundation
 import Synchronization
 
@@ -6,7 +7,7 @@ import Synchronization
 /// things; tests then poll what arrived.
 final class NotifyCollector: Sendable {
     private let socket: NotifySocket
-    private let received = Mutex<[String]>([])
+    private let received = Locked<[String]>([])
     private let running = Atomic<Bool>(true)
 
     init(_ socket: NotifySocket) {

@@ -7,7 +7,7 @@ import Testing
 /// Collects an actor's events as they happen, for tests that wait for a given one.
 final class EventLog: Sendable {
     private final class Store: Sendable {
-        let seen = Mutex<[ReleaseEvent]>([])
+        let seen = Locked<[ReleaseEvent]>([])
     }
 
     private let store = Store()

@@ -115,7 +115,7 @@ struct KnownHostsFilesTests {
         let path = directory.file("known_hosts")
         let key = learnedKey
         let failures = try await offload { () -> [String] in
-            let failures = Mutex<[String]>([])
+            let failures = Locked<[String]>([])
             DispatchQueue.concurrentPerform(iterations: 8) { writer in
                 for index in 0..<10 {
                     do {

@@ -1,5 +1,6 @@
-import Foundation
+import ReleaseSupervisor
 import Synchronization
+import Foundation
 
 /// Reads every process's command line (`/proc/*/cmdline`) every `interval` on a thread of its own, and keeps
 /// each one that holds `needle`: what any local user of a host could see with `ps`.
@@ -12,8 +13,8 @@ final class CommandLineSampler: Sendable {
 
     private let needle: [UInt8]
     private let interval: Duration
-    private let state = Mutex<(running: Bool, samples: Int, sightings: [Sighting])>((true, 0, []))
-    private let finished = Mutex<Bool>(false)
+    private let state = Locked<(running: Bool, samples: Int, sightings: [Sighting])>((true, 0, []))
+    private let finished = Locked<Bool>(false)
 
     init(needle: String, interval: Duration = .milliseconds(10)) {
         self.needle = Array(needle.utf8)

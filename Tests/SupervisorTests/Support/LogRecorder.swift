@@ -1,9 +1,10 @@
-import Logging
+import ReleaseSupervisor
 import Synchronization
+import Logging
 
 /// A swift-log handler that keeps every message, for tests that check what was logged.
 final class LogRecorder: Sendable {
-    private let lines = Mutex<[String]>([])
+    private let lines = Locked<[String]>([])
 
     var messages: [String] { lines.withLock { $0 } }
 

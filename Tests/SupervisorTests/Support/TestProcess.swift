@@ -1,5 +1,6 @@
-import Foundation
+import ReleaseSupervisor
 import Synchronization
+import Foundation
 
 /// A child process a test started with posix_spawn; waited for and stopped by its pid, never by name.
 ///
@@ -8,7 +9,7 @@ final class TestProcess: Sendable {
     let pid: pid_t
     let logPath: String
     let name: String
-    private let exitStatus = Mutex<Int32?>(nil)
+    private let exitStatus = Locked<Int32?>(nil)
 
     /// Starts `executable` with `arguments`; stdin is /dev/null, stdout and stderr go to `logPath`.
     init(

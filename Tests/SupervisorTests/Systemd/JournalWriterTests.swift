@@ -7,7 +7,7 @@ import Testing
 
 /// A sink that records entries and can hold the writer thread inside `send`, as a stalled journald would.
 private final class RecordingSink: JournalSink {
-    private let state = Mutex<(entries: [JournalEntry], holding: Bool, inside: Int)>(([], false, 0))
+    private let state = Locked<(entries: [JournalEntry], holding: Bool, inside: Int)>(([], false, 0))
 
     var entries: [JournalEntry] { state.withLock { $0.entries } }
     /// How many sends have started (and so how many entries the thread has taken off the queue).

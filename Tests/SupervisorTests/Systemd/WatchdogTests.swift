@@ -37,7 +37,7 @@ private actor FakeSupervisor {
 
 /// The reasons `onMissedPing` reported (true: timed out).
 private final class MissedPings: Sendable {
-    private let recorded = Mutex<[Bool]>([])
+    private let recorded = Locked<[Bool]>([])
     var reasons: [Bool] { recorded.withLock { $0 } }
     func record(_ timedOut: Bool) { recorded.withLock { $0.append(timedOut) } }
 }

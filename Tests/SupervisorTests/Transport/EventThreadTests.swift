@@ -9,7 +9,7 @@ struct EventThreadTests {
     @Test("pushed reads deliver every byte in order, then one end when the peer closes")
     func pushedReads() async throws {
         let (client, server) = try await connectedTCPPair()
-        let received = Mutex<(bytes: [UInt8], ends: Int)>(([], 0))
+        let received = Locked<(bytes: [UInt8], ends: Int)>(([], 0))
         server.pushReads { read in
             received.withLock { state in
                 switch read {
@@ -45,7 +45,7 @@ struct EventThreadTests {
         let monitor = ReadinessMonitor.shared
         let fired = Recorder()
         let start = ContinuousClock.now
-        let firedAt = Mutex<ContinuousClock.Instant?>(nil)
+        let firedAt = Locked<ContinuousClock.Instant?>(nil)
         _ = monitor.schedule(after: .milliseconds(30)) {
             firedAt.withLock { $0 = .now }
             fired.add(1)

@@ -50,7 +50,7 @@ struct TimerQueueTests {
 
 /// Collects values from closures that may run on any thread.
 final class Recorder: Sendable {
-    private let storage = Mutex<[Int]>([])
+    private let storage = Locked<[Int]>([])
     func add(_ value: Int) { storage.withLock { $0.append(value) } }
     var values: [Int] { storage.withLock { $0 } }
 }

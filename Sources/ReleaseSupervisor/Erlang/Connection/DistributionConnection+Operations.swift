@@ -102,7 +102,7 @@ extension DistributionConnection {
     private func call(
         _ reference: Reference, packet: [UInt8], timeout: Duration, what: @escaping @Sendable () -> String
     ) async throws(DistributionError) -> Term {
-        let timer = Mutex<UInt64?>(nil)
+        let timer = Locked<UInt64?>(nil)
         defer { if let armed = timer.withLock({ $0 }) { ReadinessMonitor.shared.cancelTimer(armed) } }
         do {
             return try await withTaskCancellationHandler {

@@ -36,7 +36,7 @@ extension DistributionConnection {
         } catch {
             return Self.oversized(error, limit: configuration.maximumMessageSize)
         }
-        let pending = Mutex(assembler)
+        let pending = Locked(assembler)
         stream.pushReads { [self] read in
             guard !ending.isFulfilled else { return }
             switch read {

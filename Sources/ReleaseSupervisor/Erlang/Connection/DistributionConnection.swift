@@ -37,7 +37,7 @@ public final class DistributionConnection: Sendable {
     let peerFlags: DistributionFlags
     let creation: UInt32
     let decoder: TermDecoder
-    let state: Mutex<ConnectionState>
+    let state: Locked<ConnectionState>
     let eventSink: AsyncStream<DistributionEvent>.Continuation
     let unsolicited: UnsolicitedMessages
     let outgoing: PacketQueue
@@ -126,7 +126,7 @@ public final class DistributionConnection: Sendable {
         events = DistributionEvents(stream: eventStream, messages: unsolicited)
         eventSink = sink
         outgoing = PacketQueue(stream: stream, limit: configuration.maximumQueuedOutput)
-        state = Mutex(ConnectionState(reader: reader))
+        state = Locked(ConnectionState(reader: reader))
         let now = MonotonicClock.nanoseconds()
         lastReceived = Atomic(now)
         lastSent = Atomic(now)

@@ -3,7 +3,7 @@ import Synchronization
 /// The end of something on a connection, such as a pushed receive or the connection itself: fulfilled once
 /// with the reason, awaited by one task.
 final class EndSignal: Sendable {
-    private let state = Mutex<(reason: NodeDownReason?, waiter: CheckedContinuation<NodeDownReason, Never>?)>((nil, nil))
+    private let state = Locked<(reason: NodeDownReason?, waiter: CheckedContinuation<NodeDownReason, Never>?)>((nil, nil))
 
     var isFulfilled: Bool { state.withLock { $0.reason != nil } }
 

@@ -39,7 +39,7 @@ final class PacketQueue: Sendable {
         var queuedBytes: Int { waitingBytes + writingBytes }
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let immediate: (any ImmediateWritableStream)?
     /// The most bytes the queue holds; see the type's documentation.
     let limit: Int

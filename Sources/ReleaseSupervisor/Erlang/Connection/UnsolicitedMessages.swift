@@ -43,7 +43,7 @@ final class UnsolicitedMessages: Sendable {
 
     /// The most bytes held at once.
     let limit: Int
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     init(limit: Int) {
         self.limit = limit
