@@ -106,7 +106,11 @@ extension RemoteRelease {
             cd \(base) || exit 3
             env_file=$(mktemp \(base)/.start-env.XXXXXX) || exit 3
             upload=$(mktemp \(base)/.\(release.name)-\(version).upload.XXXXXX) || exit 3
-            dd bs=1 count=\(environmentSize) of="$env_file" 2>/dev/null
+            # dd reads exactly the environment's bytes (the tarball follows on stdin) and reports its counts on
+            # stderr: keep only its complaint, so a full disk says so (exit 3) instead of failing silently.
+            if ! dd_err=$(dd bs=1 count=\(environmentSize) of="$env_file" 2>&1); then
+              printf '%s\\n' "$dd_err" | grep -v records >&2; exit 3
+            fi
             cat > "$upload" || exit 3
             \(verify)
             upload=

@@ -100,6 +100,14 @@ struct DistributionMemoryTests {
         }
     }
 
+    /// Whether process `pid` is stopped (state `T` in /proc/PID/stat).
+    static func isStopped(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return false }
+        return stat[stat.index(close, offsetBy: 2)...].hasPrefix("T")
+    }
+
     @Test("a node that stops reading is disconnected once our queue for it passes the limit, with that reason")
     func stoppedReader() async throws {
         let fixture = try await ErlangNodeFixture("stalled")
@@ -108,9 +116,13 @@ struct DistributionMemoryTests {
         let connection = try await fixture.connect(maximumQueuedOutput: limit)
         try await running(connection) { recorder in
             #expect(try await connection.rpc("erlang", "node") == .atom(fixture.nodeName.atom))
-            let pending = Task { try await connection.rpc("erlang", "node", timeout: .seconds(30)) }
             kill(fixture.node.pid, SIGSTOP)
             defer { kill(fixture.node.pid, SIGCONT) }
+            // Stopped before the call goes out, so the call can only end with the connection (it used to be answered
+            // now and then, when the node replied before the signal landed).
+            let pid = fixture.node.pid
+            #expect(await eventually(timeout: .seconds(5)) { Self.isStopped(pid) })
+            let pending = Task { try await connection.rpc("erlang", "node", timeout: .seconds(30)) }
             // The sockets' kernel buffers take some megabytes first: 256 MiB is far more than they hold.
             let chunk = Term.binary([UInt8](repeating: 7, count: 64 << 10))
             var sends = 0
