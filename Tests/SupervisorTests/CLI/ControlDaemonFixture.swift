@@ -26,20 +26,26 @@ final class ControlDaemonFixture: Sendable {
             path = directory.file("controlnode.toml")
         }
         let notify = try NotifySocket()
-        var environment = ProcessInfo.processInfo.environment
-        environment["NOTIFY_SOCKET"] = "@\(notify.name)"
-        environment["JOURNAL_STREAM"] = nil
-        environment["WATCHDOG_USEC"] = "400000"
-        environment["WATCHDOG_PID"] = nil
-        let process = try TestProcess(
-            controlnodeExecutable(), ["run", "--config", path!, "--log-target", "stderr"], environment: environment,
-            logPath: directory.file("daemon.log"), name: "controlnode")
+        let process = try runDaemon(config: path!, in: directory, notify: notify)
         let fixture = ControlDaemonFixture(directory: directory, process: process, notify: notify)
         guard await fixture.collector.waitFor("READY=1", timeout: .seconds(60)) != nil else {
             fixture.stop()
             throw FixtureError("the daemon sent no READY=1: \(process.log)")
         }
         return fixture
+    }
+
+    /// `controlnode run` on `config` as systemd would start it: notifications to `notify`, no journal stream,
+    /// a 400 ms watchdog; its output goes to `daemon.log` in `directory`.
+    static func runDaemon(config: String, in directory: TemporaryDirectory, notify: NotifySocket) throws -> TestProcess {
+        var environment = ProcessInfo.processInfo.environment
+        environment["NOTIFY_SOCKET"] = "@\(notify.name)"
+        environment["JOURNAL_STREAM"] = nil
+        environment["WATCHDOG_USEC"] = "400000"
+        environment["WATCHDOG_PID"] = nil
+        return try TestProcess(
+            controlnodeExecutable(), ["run", "--config", config, "--log-target", "stderr"], environment: environment,
+            logPath: directory.file("daemon.log"), name: "controlnode")
     }
 
     private init(directory: TemporaryDirectory, process: TestProcess, notify: NotifySocket) {

@@ -43,14 +43,7 @@ struct DaemonTests {
         defer { directory.remove() }
         let config = try writeConfig(fixture, to: directory)
         let notify = try NotifySocket()
-        var environment = ProcessInfo.processInfo.environment
-        environment["NOTIFY_SOCKET"] = "@\(notify.name)"
-        environment["JOURNAL_STREAM"] = nil
-        environment["WATCHDOG_USEC"] = "400000"
-        environment["WATCHDOG_PID"] = nil
-        let daemon = try TestProcess(
-            controlnodeExecutable(), ["run", "--config", config, "--log-target", "stderr"], environment: environment,
-            logPath: directory.file("daemon.log"), name: "controlnode")
+        let daemon = try ControlDaemonFixture.runDaemon(config: config, in: directory, notify: notify)
         defer { daemon.stop() }
         let collector = NotifyCollector(notify)
         defer { collector.stop() }
