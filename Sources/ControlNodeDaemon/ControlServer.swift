@@ -239,6 +239,8 @@ final class ControlServer: Sendable {
                 delivery = await connection.send(.following(update))
                 if delivery != .sent { break }
             }
+        } else if delivery == .sent, let lines = answer.lines {
+            delivery = await stream(lines, to: connection)
         } else if delivery == .sent, answer.heldUntilClosed != nil {
             // A tunnel lasts as long as the caller keeps the connection.
             await connection.waitForEnd()
@@ -248,6 +250,29 @@ final class ControlServer: Sendable {
             logger.warning(
                 "control socket: caller dropped, it did not take a reply within \(ControlLimits.text(ControlLimits.sendTimeout))",
                 metadata: ["uid": "\(caller.uid)", "command": "\(request.command)", "event": "control_dropped"])
+        }
+    }
+
+    /// Sends each line of `lines` until it ends or the caller goes. A caller that closes its end is noticed at once,
+    /// even between lines: the stream is then cancelled, which stops whatever produces it (a followed log, say).
+    private func stream(_ lines: AsyncStream<ControlResponse>, to connection: ControlConnection) async
+        -> ControlConnection.Delivery
+    {
+        await withTaskGroup(of: ControlConnection.Delivery.self) { group in
+            group.addTask {
+                for await line in lines {
+                    let delivery = await connection.send(line)
+                    if delivery != .sent { return delivery }
+                }
+                return .sent
+            }
+            group.addTask {
+                await connection.waitForEnd()
+                return .gone
+            }
+            let first = await group.next() ?? .gone
+            group.cancelAll()
+            return first
         }
     }
 
@@ -262,15 +287,23 @@ final class ControlServer: Sendable {
 }
 
 /// A response, and what the request holds open until the caller disconnects (a tunnel), or the lines that follow
-/// it (a followed rollout).
+/// it (a followed rollout, a followed event stream or log).
 struct ControlAnswer: Sendable {
     var response: ControlResponse
     var heldUntilClosed: (@Sendable () async -> Void)?
     var updates: AsyncStream<RolloutUpdate>?
+    /// Lines after `response`, sent until the stream ends or the caller goes (the stream is then cancelled).
+    var lines: AsyncStream<ControlResponse>?
 
     init(_ response: ControlResponse, heldUntilClosed: (@Sendable () async -> Void)? = nil) {
         self.response = response
         self.heldUntilClosed = heldUntilClosed
+    }
+
+    /// `response`, then each of `lines` until it ends or the caller goes.
+    init(_ response: ControlResponse, streaming lines: AsyncStream<ControlResponse>) {
+        self.response = response
+        self.lines = lines
     }
 
     /// `response`, then a line for each update of a rollout until it ends.
