@@ -6,11 +6,14 @@ struct ControlNode: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "controlnode",
         abstract: "Deploy Erlang/Elixir releases to hosts over SSH and keep them connected, monitored and running.",
-        version: "controlnode 0.1.0",
+        version: "controlnode \(version)",
         subcommands: [
             Run.self, Status.self, Deploy.self, Rollback.self, RolloutCommand.self, History.self, Start.self, Stop.self,
             Restart.self, Reload.self, TunnelCommand.self,
             CheckConfig.self, RegistryCommand.self, Probe.self,
         ]
     )
+
+    /// The version, as `--version`, `controlnode_build_info` and the Debian package give it.
+    static let version = "0.1.0"
 }

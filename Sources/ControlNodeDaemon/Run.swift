@@ -31,6 +31,18 @@ struct Run: AsyncParsableCommand {
             standardError("controlnode: \(error)")
             throw ExitCode(1)
         }
+        var metrics: MetricsServer?
+        if let listen = loaded.config.daemon.metricsListen {
+            let registry = MetricsEndpoint.bootstrap()
+            do {
+                metrics = try await MetricsServer.start(listen, registry: registry, logger: logger)
+                logger.notice("serving metrics on \(listen)", metadata: ["event": "metrics_listening"])
+            } catch {
+                logger.critical("\(error)", metadata: ["event": "failed"])
+                standardError("controlnode: \(error)")
+                throw ExitCode(1)
+            }
+        }
         let supervisor = Supervisor(configPath: config, config: loaded.config, store: store, logger: logger)
         let watchdog = try Watchdog.fromEnvironment()
         do {
@@ -51,9 +63,11 @@ struct Run: AsyncParsableCommand {
                 group.cancelAll()
             }
         } catch {
+            await metrics?.close()
             logger.critical("cannot start: \(error)", metadata: ["event": "failed"])
             standardError("controlnode: \(error)")
             throw ExitCode(1)
         }
+        await metrics?.close()
     }
 }

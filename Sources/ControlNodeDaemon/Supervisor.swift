@@ -27,6 +27,8 @@ actor Supervisor {
     private var initialized: Set<ReleaseHost> = []
     private var ready = false
     private var server: ControlServer?
+    /// How often nodes are asked for their figures: set at start, from `metrics_listen` and `node_metrics_interval`.
+    private let nodeStatsInterval: Duration?
     private let commands: AsyncStream<SupervisorCommand>
     private let commandSink: AsyncStream<SupervisorCommand>.Continuation
 
@@ -37,6 +39,7 @@ actor Supervisor {
         self.logger = logger
         engine = RolloutEngine(store: store, logger: logger)
         pool = SSHConnectionPool(logger: logger)
+        nodeStatsInterval = config.daemon.metricsListen == nil ? nil : config.daemon.nodeMetricsInterval
         (commands, commandSink) = AsyncStream.makeStream()
     }
 
@@ -90,7 +93,8 @@ actor Supervisor {
             let version = desired[pair.key]?.version ?? (pair.release.controlMode == .manage ? pair.desiredVersion : nil)
             let actor = ReleaseActor(
                 release: pair.release, host: pair.host, pool: pool, registry: registry,
-                desiredVersion: version, tickTimeout: config.daemon.tickTimeout, logger: logger)
+                desiredVersion: version, tickTimeout: config.daemon.tickTimeout,
+                nodeStatsInterval: nodeStatsInterval, logger: logger)
             let sink = commandSink
             // Each actor's task is owned here: cancelled on removal, reload or shutdown, awaited on shutdown.
             let task = Task {
@@ -172,6 +176,13 @@ actor Supervisor {
             let line = statusLine()
             notify { try $0.ready(status: line) }
             return "\(error)"
+        }
+        if next.daemon.metricsListen != config.daemon.metricsListen
+            || next.daemon.nodeMetricsInterval != config.daemon.nodeMetricsInterval
+        {
+            logger.warning(
+                "daemon.metrics_listen and daemon.node_metrics_interval take effect when the daemon restarts",
+                metadata: ["event": "config_warning"])
         }
         var diff = ConfigDiff(from: config, to: next)
         if let refusal = await refusal(of: diff, next) {

@@ -14,6 +14,8 @@ extension ControlNodeConfig {
         lines.append("keepalive_interval = \(Self.duration(daemon.keepaliveInterval))")
         lines.append("tick_timeout = \(Self.duration(daemon.tickTimeout))")
         lines.append("log_level = \(Self.quote(daemon.logLevel.rawValue))")
+        if let listen = daemon.metricsListen { lines.append("metrics_listen = \(Self.quote("\(listen)"))") }
+        lines.append("node_metrics_interval = \(Self.duration(daemon.nodeMetricsInterval))")
         for host in hosts.values.sorted(by: { $0.name < $1.name }) {
             lines += ["", "[hosts.\(Self.key(host.name))]"]
             lines.append("address = \(Self.quote(host.address))")

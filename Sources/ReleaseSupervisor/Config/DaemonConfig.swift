@@ -20,6 +20,11 @@ public struct DaemonConfig: Sendable, Equatable {
     public var tickTimeout: Duration = .seconds(15)
     /// The lowest level logged.
     public var logLevel: Logger.Level = .info
+    /// Where `GET /metrics` is served (Prometheus's text format); nil, the default, serves nothing.
+    public var metricsListen: MetricsListen?
+    /// How often each running node is asked for its process, atom, port, memory and run-queue figures, when
+    /// metrics are served (never on a scrape).
+    public var nodeMetricsInterval: Duration = .seconds(15)
     /// Where `accept-new` records the keys it learns: `known_hosts` in the state directory, read as well; a
     /// key there never overrides one `knownHosts` pins for the same host.
     public var learnedKnownHostsPath: String {
@@ -31,7 +36,7 @@ public struct DaemonConfig: Sendable, Equatable {
 
     static let keys = [
         "node_name", "control_socket", "registry", "state_dir", "known_hosts", "host_key_policy", "keepalive_interval",
-        "tick_timeout", "log_level", "strict_permissions",
+        "tick_timeout", "log_level", "strict_permissions", "metrics_listen", "node_metrics_interval",
     ]
 
     init(reading reader: TableReader) throws(ConfigError) {
@@ -56,6 +61,23 @@ public struct DaemonConfig: Sendable, Equatable {
         keepaliveInterval = try reader.duration("keepalive_interval", example: "5s", maximum: .seconds(600)) ?? keepaliveInterval
         tickTimeout = try reader.duration("tick_timeout", example: "15s", maximum: .seconds(600)) ?? tickTimeout
         logLevel = try reader.choice("log_level", Logger.Level.self) ?? logLevel
+        if let listen = try reader.string("metrics_listen", example: "\"127.0.0.1:9568\"") {
+            switch MetricsListen.parse(listen) {
+            case .success(let value): metricsListen = value
+            case .failure(let problem):
+                throw reader.error(
+                    .invalidValue, "metrics_listen", "\"\(listen)\": \(problem)",
+                    remedy: "write an address and port, such as \"127.0.0.1:9568\", or a socket path, such as \"/run/controlnode/metrics.sock\"")
+            }
+        }
+        if let interval = try reader.duration("node_metrics_interval", example: "15s", maximum: .seconds(3600)) {
+            guard interval >= .seconds(1) else {
+                throw reader.error(
+                    .invalidValue, "node_metrics_interval", "\(ConfigDuration.render(interval)) is shorter than 1s",
+                    remedy: "ask each node at most once a second, such as \"15s\"")
+            }
+            nodeMetricsInterval = interval
+        }
         // Read for its type only: secret files others can read are always refused now (a warning says so).
         _ = try reader.boolean("strict_permissions")
     }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 
 extension ReleaseActor {
@@ -63,6 +64,7 @@ extension ReleaseActor {
     /// in progress, which brought the node down on purpose, handles it instead).
     func nodeWentDown(_ reason: NodeDownReason) async {
         await closeLink()
+        metrics.recordNodeDown(reason.label)
         // The host's SSH connection died with it: the host is what went away, and saying so now beats waiting for
         // a new connection attempt to time out.
         if let lost = await pool.loss(for: host.sshSettings) {
@@ -122,6 +124,8 @@ extension ReleaseActor {
         if delay > .zero { try? await Task.sleep(for: delay) }
         budget.recordRestart(at: .now)
         state.restartCount += 1
+        metrics.recordRestart(restartCause ?? "node_down")
+        restartCause = nil
         _ = try await remote.restart()
         guard try await attach(remote) else { return }
         transition(.restarted, to: .running, "restarted (restart \(state.restartCount))")
@@ -165,10 +169,12 @@ extension ReleaseActor {
         } catch {
             healthy = false
         }
+        if !healthy { Self.healthCheckFailures.increment() }
         guard self.link === link, machine.health(healthy, threshold: check.failuresBeforeAction) else { return }
         transition(.healthFailed, to: state.status, "health check \(check.module):\(check.function) failed \(check.failuresBeforeAction) times")
         if check.onFailure == .restart, release.controlMode == .manage {
-            try? await (try? await remote())?.stop(over: link)
+            restartCause = "health_check"
+            if (try? await (try? await remote())?.stop(over: link)) == nil { restartCause = nil }
         }
     }
 }

@@ -23,7 +23,13 @@ public actor ReleaseActor {
     /// The version `manage` mode keeps running; rollouts change it.
     var desiredVersion: ReleaseVersion?
     let tickTimeout: Duration
+    /// How often the node is asked for its figures (`NodeStats`), or nil when nobody reads them (no `/metrics`).
+    let nodeStatsInterval: Duration?
     let logger: Logger
+    /// The pair's metric series (no-ops unless the daemon serves metrics).
+    var metrics: ReleaseMetrics
+    /// Why the node is about to go down on purpose, for the restart that follows (`health_check`).
+    var restartCause: String?
 
     var state: ReleaseState
     var link: ReleaseLink?
@@ -51,7 +57,8 @@ public actor ReleaseActor {
     /// Creates the supervisor; nothing happens until `run()`.
     public init(
         release: ReleaseSpec, host: HostSpec, pool: SSHConnectionPool, registry: Registry?,
-        desiredVersion: ReleaseVersion?, tickTimeout: Duration = .seconds(15), logger: Logger
+        desiredVersion: ReleaseVersion?, tickTimeout: Duration = .seconds(15), nodeStatsInterval: Duration? = nil,
+        logger: Logger
     ) {
         self.release = release
         self.host = host
@@ -59,6 +66,8 @@ public actor ReleaseActor {
         self.registry = registry
         self.desiredVersion = desiredVersion
         self.tickTimeout = tickTimeout
+        self.nodeStatsInterval = nodeStatsInterval
+        metrics = ReleaseMetrics(release: release.name, host: host.name)
         var logger = logger
         logger[metadataKey: "release"] = "\(release.name)"
         logger[metadataKey: "host"] = "\(host.name)"
@@ -85,6 +94,7 @@ public actor ReleaseActor {
         transition(.initialized, to: state.status, "initialized: \(state.status)")
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.healthLoop() }
+            if let interval = nodeStatsInterval { group.addTask { await self.nodeStatsLoop(every: interval) } }
             for await signal in signals {
                 if Task.isCancelled { break }
                 switch signal {
@@ -101,6 +111,7 @@ public actor ReleaseActor {
             group.cancelAll()
         }
         await closeLink()
+        metrics.destroy()
         eventSink.finish()
     }
 
@@ -115,6 +126,10 @@ public actor ReleaseActor {
         let from = state.status
         state.status = status
         if case .failed(let why) = status { state.lastError = why }
+        metrics.record(status: "\(status)")
+        metrics.recordInfo(
+            version: state.version.map { "\($0)" }, node: state.nodeName.map { "\($0)" },
+            desired: desiredVersion.map { "\($0)" })
         let event = ReleaseEvent(
             kind: kind, release: release.name, host: host.name, from: from, to: status, reason: reason,
             version: state.version)
@@ -130,7 +145,7 @@ public actor ReleaseActor {
 
     func remote() async throws(ReleaseError) -> RemoteRelease {
         do {
-            let ssh = try await pool.connection(for: host.sshSettings)
+            let ssh = try await pool.connection(for: host.sshSettings, named: host.name)
             var remote = RemoteRelease(release: release, host: host, ssh: ssh, logger: logger)
             remote.knownNodeName = knownNodeName
             return remote
@@ -143,7 +158,10 @@ public actor ReleaseActor {
         linkGeneration += 1
         let old = link
         link = nil
-        if old != nil { linkDropSink.yield() }
+        if old != nil {
+            linkDropSink.yield()
+            metrics.record(nil as NodeStats?)
+        }
         await old?.close()
     }
 

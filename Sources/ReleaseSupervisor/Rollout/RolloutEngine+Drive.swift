@@ -183,6 +183,7 @@ extension RolloutEngine {
             follower.finish()
         }
         runs[release] = nil
+        RolloutMetrics.finished(release: release, result: result, since: run.started, inProgress: runs.count)
     }
 
     /// After a successful rollout: each changed host keeps `keep_versions` versions, the new and the previous

@@ -60,6 +60,8 @@ public actor RolloutEngine {
         var staged: Set<String> = []
         var followers: [Int: AsyncStream<RolloutUpdate>.Continuation] = [:]
         var live: [String: RolloutUpdate] = [:]
+        /// When this daemon took it up, for `controlnode_deploy_duration_seconds`.
+        let started = ContinuousClock.now
     }
 
     let store: any StateStore
@@ -80,6 +82,7 @@ public actor RolloutEngine {
 
     /// Carries out every rollout started or resumed, each as a child task, until cancelled.
     public func run() async {
+        RolloutMetrics.inProgress(0)
         await withDiscardingTaskGroup { group in
             for await (release, events) in launches {
                 group.addTask { await self.drive(release, events: events) }
@@ -203,6 +206,7 @@ public actor RolloutEngine {
             record: record, machine: machine, policy: policy, actors: actors, events: sink, stored: stored,
             staged: Set(stored.filter { $0.outcome == .staged }.map(\.host)))
         launchSink.yield((record.release, events))
+        RolloutMetrics.inProgress(runs.count)
     }
 
     /// `rollout promote`: the canaries are accepted; the rest of the hosts follow.

@@ -13,6 +13,9 @@ public actor SSHConnectionPool {
     private var entries: [SSHSettings: Entry] = [:]
     /// Why a host's last connection was lost, until a new one is open.
     private var losses: [SSHSettings: SSHError] = [:]
+    /// The name each host goes by in the configuration, for metrics; its address when none was given.
+    private var names: [SSHSettings: String] = [:]
+    private var metrics = ConnectionMetrics()
     private let logger: Logger
 
     /// Creates an empty pool whose connections log through `logger`.
@@ -20,10 +23,12 @@ public actor SSHConnectionPool {
         self.logger = logger
     }
 
-    /// The open connection for `settings`, connecting when there is none.
+    /// The open connection for `settings`, connecting when there is none; `name` is the host's name in the
+    /// configuration, which its metrics carry.
     ///
     /// - Throws: the `SSHError` of the connection attempt.
-    public func connection(for settings: SSHSettings) async throws(SSHError) -> SSHConnection {
+    public func connection(for settings: SSHSettings, named name: String? = nil) async throws(SSHError) -> SSHConnection {
+        if let name, names[settings] == nil { names[settings] = name }
         switch entries[settings] {
         case .open(let connection) where connection.endReason == nil:
             return connection
@@ -31,6 +36,7 @@ public actor SSHConnectionPool {
             return try await Self.outcome(of: attempt, settings)
         case .open(let connection):
             if let reason = connection.endReason, reason.code == .connectionLost { losses[settings] = reason }
+            metrics.recordReconnect()
             return try await connect(settings)
         case nil:
             return try await connect(settings)
@@ -41,15 +47,35 @@ public actor SSHConnectionPool {
         let logger = self.logger
         let attempt = Task { try await SSHConnection.connect(settings, logger: logger) }
         entries[settings] = .connecting(attempt)
+        metrics.record(.connecting, host: name(of: settings))
         do {
             let connection = try await Self.outcome(of: attempt, settings)
             entries[settings] = .open(connection)
             losses[settings] = nil
+            metrics.record(.connected, host: name(of: settings))
+            watch(connection, settings)
             return connection
         } catch {
             entries[settings] = nil
+            metrics.record(.disconnected, host: name(of: settings))
             throw error
         }
+    }
+
+    private func name(of settings: SSHSettings) -> String { names[settings] ?? settings.address }
+
+    /// Marks the host disconnected once this connection ends, unless another has replaced it by then. The task lives
+    /// as long as the connection: closing it (`close`, `closeAll`) ends the wait.
+    private func watch(_ connection: SSHConnection, _ settings: SSHSettings) {
+        Task { [weak self] in
+            _ = await connection.ended()
+            await self?.ended(connection, settings)
+        }
+    }
+
+    private func ended(_ connection: SSHConnection, _ settings: SSHSettings) {
+        guard case .open(let current) = entries[settings], current === connection else { return }
+        metrics.record(.disconnected, host: name(of: settings))
     }
 
     /// Why the last connection for `settings` was lost (it went silent, or the server or network ended it), while
@@ -66,6 +92,8 @@ public actor SSHConnectionPool {
     /// Closes and forgets the connection for `settings`, if any (a host removed from the configuration).
     public func close(_ settings: SSHSettings) async {
         losses[settings] = nil
+        metrics.forget(host: name(of: settings))
+        names[settings] = nil
         guard let entry = entries.removeValue(forKey: settings) else { return }
         if case .open(let connection) = entry { await connection.close() }
     }
@@ -75,6 +103,7 @@ public actor SSHConnectionPool {
         let all = entries
         entries.removeAll()
         losses.removeAll()
+        for settings in all.keys { metrics.forget(host: name(of: settings)) }
         for entry in all.values {
             if case .open(let connection) = entry { await connection.close() }
         }

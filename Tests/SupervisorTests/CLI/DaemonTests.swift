@@ -4,8 +4,11 @@ import Testing
 
 @Suite("controlnode run under a notification socket", .serialized)
 struct DaemonTests {
-    /// A configuration for the fixture's host and release, in manage mode with version 0.1.0 pinned.
-    func writeConfig(_ fixture: RemoteReleaseFixture, to directory: TemporaryDirectory, version: String = "0.1.0") throws -> String {
+    /// A configuration for the fixture's host and release, in manage mode with version 0.1.0 pinned; `daemon` adds
+    /// lines to the `[daemon]` table.
+    func writeConfig(
+        _ fixture: RemoteReleaseFixture, to directory: TemporaryDirectory, version: String = "0.1.0", daemon: String = ""
+    ) throws -> String {
         try directory.write("cookie", fixture.cookie + "\n", mode: 0o600)
         try directory.write("controlnode.toml", """
             [daemon]
@@ -15,6 +18,7 @@ struct DaemonTests {
             known_hosts = "\(fixture.server.knownHosts)"
             keepalive_interval = "2s"
             tick_timeout = "5s"
+            \(daemon)
 
             [hosts.local]
             address = "127.0.0.1"

@@ -29,6 +29,21 @@ struct PackagingTests {
         }
     }
 
+    @Test("the example alert rules pass promtool check rules",
+        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool"),
+            "needs promtool, from Debian's prometheus package (scripts/install-deps.sh installs it)"))
+    func alertRulesCheck() async throws {
+        let rules = "\(Self.repository)/packaging/prometheus/controlnode-alerts.yml"
+        let (status, output) = try await offload { try runCommand("/usr/bin/promtool", ["check", "rules", rules]) }
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("SUCCESS: 5 rules found"), "\(output)")
+        let text = try String(contentsOfFile: rules, encoding: .utf8)
+        for metric in ["controlnode_release_up", "controlnode_release_restarts_total", "controlnode_node_atoms_limit",
+            "controlnode_deploys_total"] {
+            #expect(text.contains(metric), "no rule on \(metric)")
+        }
+    }
+
     @Test("the example configuration parses (its secret files aside)")
     func exampleParses() async throws {
         let directory = try TemporaryDirectory(prefix: "controlnode-example")

@@ -114,6 +114,8 @@ struct ConfigLoadTests {
         config.daemon.hostKeyPolicy = .acceptNew
         config.daemon.keepaliveInterval = .milliseconds(1500)
         config.daemon.logLevel = .debug
+        config.daemon.metricsListen = .tcp(address: "::1", port: 9568)
+        config.daemon.nodeMetricsInterval = .seconds(30)
         config.hosts["web 2"] = HostConfig(
             name: "web 2", address: "web2.example", port: 2222, user: "ops",
             authentication: .keyFile(path: "/etc/controlnode/id_web2", passphraseFile: "/etc/controlnode/id_web2.pass"),

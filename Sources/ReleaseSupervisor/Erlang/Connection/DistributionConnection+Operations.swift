@@ -1,3 +1,4 @@
+import CoreMetrics
 import Synchronization
 
 extension DistributionConnection {
@@ -19,12 +20,17 @@ extension DistributionConnection {
         let packet = try encode(control: .tuple(6, me, "", "rex"), payload: request)
         let count = arguments.count
         let what: @Sendable () -> String = { "\(module):\(function)/\(count)" }
+        let started = ContinuousClock.now
+        defer { Self.rpcDuration.recordInterval(since: started) }
         let reply = try await call(reference, packet: packet, timeout: timeout, what: what)
         if case .tuple(let elements) = reply, elements.count == 2, elements[0] == "badrpc" {
             throw DistributionError(.badRPC, node: peer.description, what(), reason: elements[1])
         }
         return reply
     }
+
+    /// How long each call took, answered or not (`controlnode_rpc_duration_seconds` when metrics are served).
+    static let rpcDuration = Timer(label: "controlnode_rpc_duration_seconds")
 
     /// Sends `message` to the process registered as `name` on the node (`{Name, Node} ! Message`).
     ///

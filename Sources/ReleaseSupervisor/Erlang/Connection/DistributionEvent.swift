@@ -48,4 +48,17 @@ public enum NodeDownReason: Sendable, Equatable, CustomStringConvertible {
         case .closedLocally: "closed locally"
         }
     }
+
+    /// The reason as a metric label: `closed_by_peer`, `connection_lost`, `tick_timeout`, `protocol_error`,
+    /// `not_reading` or `closed_locally`.
+    public var label: String {
+        switch self {
+        case .closedByPeer: "closed_by_peer"
+        case .connectionLost: "connection_lost"
+        case .tickTimeout: "tick_timeout"
+        case .protocolError: "protocol_error"
+        case .notReading: "not_reading"
+        case .closedLocally: "closed_locally"
+        }
+    }
 }
