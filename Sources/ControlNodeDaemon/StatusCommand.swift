@@ -21,6 +21,8 @@ struct Status: ParsableCommand {
         let terminal = isatty(1) == 1
         StatusScreen.restoreCursorOnInterrupt(terminal: terminal)
         if terminal { StatusScreen.write(StatusScreen.hideCursor) }
+        // A daemon that goes away ends the loop with an error: the cursor comes back then too.
+        defer { if terminal { StatusScreen.write(StatusScreen.showCursor) } }
         var first = true
         while true {
             if terminal {
@@ -63,6 +65,7 @@ extension StatusTable.Row {
 enum StatusScreen {
     static let clear = "\u{1B}[H\u{1B}[2J"
     static let hideCursor = "\u{1B}[?25l"
+    static let showCursor = "\u{1B}[?25h"
 
     /// Every field of `row`, one per line, nothing cut.
     static func detail(_ row: StatusRow, now: WallClockTime) -> [String] {

@@ -147,7 +147,7 @@ public final class EventLog: Sendable {
         }
         if lost > 0 {
             logger.warning(
-                "the state store fell behind: some events were kept in memory only",
+                "the state store fell behind: \(lost) events were kept in memory only (controlnode events --since misses them)",
                 metadata: ["event": "events_not_stored"])
         }
         guard !batch.isEmpty else { return }

@@ -1,4 +1,5 @@
 extension SQLiteStateStore: EventStore {
+    /// Inserts `events` and prunes to `EventStoreLimits`, in one transaction (one fsync for the batch).
     public func append(events: [EventRecord]) throws(StoreError) {
         guard !events.isEmpty else { return }
         try database.transaction { () throws(StoreError) in
@@ -23,6 +24,7 @@ extension SQLiteStateStore: EventStore {
         }
     }
 
+    /// The newest `limit` events that pass `filter`, oldest first.
     public func events(matching filter: EventFilter, limit: Int) throws(StoreError) -> [EventRecord] {
         let rows = try database.query(
             """
