@@ -81,7 +81,9 @@ enum StatusScreen {
             ("version", row.version), ("desired version", row.desiredVersion), ("desired by", row.desiredBy),
             ("drift", row.drift ? "yes" : "no"), ("node", row.node), ("os pid", row.osPid.map(String.init)),
             ("tunnel port", row.tunnelPort.map(String.init)),
-            ("connected since", row.since.map { text in since.map { "\(text) (up \(StatusTable.uptime(from: $0, to: now)))" } ?? text }),
+            ("connected since", row.since.map { text in
+                since.map { "\(text) (up \(StatusTable.uptime(from: $0, to: now)))" } ?? text
+            }),
             ("restarts", String(row.restarts)), ("health", health), ("last error", row.lastError),
         ]
         let width = fields.map(\.0.count).max() ?? 0

@@ -60,10 +60,17 @@ struct EventLogTests {
         #expect(EventAge.moment(60, before: start) == WallClockTime(iso8601: "2026-12-01T08:59:00Z"))
     }
 
-    @Test("a long reason is cut; a release event keeps its kind, reason and version")
+    @Test("a long reason is cut to the maximum, ending with …; a release event keeps its kind, host and version")
     func records() {
-        let long = EventRecord(time: start, release: "ledger", host: "web1", kind: "failed", reason: String(repeating: "x", count: 1000))
+        let long = EventRecord(
+            time: start, release: "ledger", host: "web1", kind: "failed", reason: String(repeating: "x", count: 1000))
         #expect(long.reason.count == EventRecord.maximumReason && long.reason.hasSuffix("…"))
+        let health = ReleaseEvent(
+            kind: .healthFailed, release: "ledger", host: "web1", from: .running, to: .running,
+            reason: "health check failed 3 times", version: ReleaseVersion("0.2.0"))
+        let record = EventRecord(health, at: start)
+        #expect(record.kind == "health_failed" && record.host == "web1" && record.version == "0.2.0")
+        #expect(record.time == start && record.reason == "health check failed 3 times" && record.rollout == nil)
     }
 
     @Test("recent events pass the filter, newest last; merging with stored ones drops repeats and keeps time order")
