@@ -7,7 +7,9 @@
 #      repacked under other names (bin/appN; RELEASE_NODE=appN);
 #   2. the daemon's RSS, idle, with 1 and with 20 releases, beside a bare BEAM node (`erl -hidden`) connected
 #      to the release, the floor of the reference library's footprint (it runs in a BEAM);
-#   3. CPU time the daemon uses over 60 idle seconds with 20 releases (BENCH_IDLE_SECONDS to change).
+#   3. CPU time the daemon uses over 60 idle seconds with 20 releases (BENCH_IDLE_SECONDS to change);
+#   4. the same RSS and idle CPU with metrics on (daemon.metrics_listen, node figures every 15 s) and a scrape
+#      every 5 s, as a Prometheus server would make.
 # Prints one JSON line per scenario.
 set -euo pipefail
 runs=${BENCH_RUNS:-5}
@@ -69,3 +71,23 @@ cpu_percent=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$hz" -v s="$idle_s
 echo "{\"scenario\":\"rss_1_release\",\"ours_mib\":$(awk -v k="$rss_1" 'BEGIN { printf "%.1f", k / 1024 }'),\"baseline_mib\":$(awk -v k="$beam_rss" 'BEGIN { printf "%.1f", k / 1024 }'),\"ratio\":$(ratio "$rss_1" "$beam_rss"),\"baseline\":\"bare hidden erl node connected to the release (the reference library runs in one; measured 65-70 MB)\"}"
 echo "{\"scenario\":\"rss_20_releases\",\"ours_mib\":$(awk -v k="$rss_20" 'BEGIN { printf "%.1f", k / 1024 }'),\"after_idle_mib\":$(awk -v k="$rss_20_after" 'BEGIN { printf "%.1f", k / 1024 }'),\"baseline_mib\":$(awk -v k="$beam_rss" 'BEGIN { printf "%.1f", k / 1024 }'),\"ratio\":$(ratio "$rss_20" "$beam_rss"),\"order_file_found\":$order_share,\"note\":\"target <= 20 MB\"}"
 echo "{\"scenario\":\"idle_cpu_20_releases\",\"ours_percent_of_core\":$cpu_percent,\"seconds\":$idle_seconds,\"note\":\"target <= 0.5 %\"}"
+
+# Metrics on: the same 20 releases, /metrics on loopback scraped every 5 s, each node asked every 15 s.
+metrics_port=$(free_port)
+sed "s|^\[daemon\]$|[daemon]\nmetrics_listen = \"127.0.0.1:$metrics_port\"|" "$work/20.toml" > "$work/20m.toml"
+start_daemon "$work/20m.toml" > /dev/null
+daemon_pid=$(cat "$work/daemon.pid")
+scrape() { curl -sf "http://127.0.0.1:$metrics_port/metrics" -o "$work/metrics.txt" || bench_fail "the scrape failed" "$work/daemon.log"; }
+# Settle past the first node figures of every release (asked within the first 15 s), scraping as Prometheus would.
+for _ in 1 2 3 4; do scrape; sleep 5; done
+series=$(grep -vc '^#' "$work/metrics.txt")
+grep -q '^controlnode_node_processes{' "$work/metrics.txt" || bench_fail "no node figures were scraped" "$work/daemon.log"
+rss_20m=$(rss_kib "$daemon_pid")
+ticks_before=$(cpu_ticks "$daemon_pid")
+for _ in $(seq 1 $((idle_seconds / 5))); do sleep 5; scrape; done
+ticks_after=$(cpu_ticks "$daemon_pid")
+rss_20m_after=$(rss_kib "$daemon_pid")
+stop_daemon
+cpu_m=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$hz" -v s="$idle_seconds" 'BEGIN { printf "%.3f", 100 * t / hz / s }')
+echo "{\"scenario\":\"rss_20_releases_metrics_on\",\"ours_mib\":$(mib "$rss_20m"),\"after_idle_mib\":$(mib "$rss_20m_after"),\"metrics_off_mib\":$(mib "$rss_20"),\"delta_mib\":$(awk -v a="$rss_20m_after" -v b="$rss_20" 'BEGIN { printf "%.1f", (a - b) / 1024 }'),\"series\":$series,\"note\":\"target: at most 3 MB above metrics off\"}"
+echo "{\"scenario\":\"idle_cpu_20_releases_metrics_on\",\"ours_percent_of_core\":$cpu_m,\"metrics_off_percent\":$cpu_percent,\"seconds\":$idle_seconds,\"note\":\"node figures every 15 s, a scrape every 5 s\"}"

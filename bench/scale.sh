@@ -6,7 +6,8 @@
 #      scheduler); median of BENCH_RUNS starts, each adopting the 200 running releases;
 #   2. the daemon's RSS with 1, 50 and 200 pairs, 5 s after READY=1, beside a bare hidden BEAM node (the
 #      reference library runs in one; its own measured figure is 65-70 MB with one release);
-#   3. CPU time the daemon uses over BENCH_IDLE_SECONDS (60) idle seconds with 200 pairs;
+#   3. CPU time the daemon uses over BENCH_IDLE_SECONDS (60) idle seconds with 200 pairs, with metrics off and
+#      with metrics on (node figures every 15 s, a scrape every 15 s);
 #   4. partition detection: the links of hosts 6, 7 and 8 go down at once (no FIN, no RST); ours is the time
 #      until `controlnode status` shows all of a host's releases unreachable, the baseline the time until a
 #      plain Erlang node with the default net_ticktime (60 s), connected over the same links to a node on each
@@ -142,6 +143,25 @@ ticks_after=$(cpu_ticks "$daemon_pid")
 cpu_percent=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$(getconf CLK_TCK)" -v s="$idle_seconds" \
     'BEGIN { printf "%.3f", 100 * t / hz / s }')
 echo "{\"scenario\":\"idle_cpu_200_pairs\",\"ours_percent_of_core\":$cpu_percent,\"seconds\":$idle_seconds,\"note\":\"target <= 1 %\"}"
+# The same with metrics on: every node asked for its figures every 15 s (the default), /metrics scraped every 15 s.
+stop_daemon
+sed "s|^\[daemon\]$|[daemon]\nmetrics_listen = \"127.0.0.1:9568\"|" "$work/200.toml" > "$work/200m.toml"
+start_daemon_ns "$work/200m.toml" > /dev/null
+daemon_pid=$(cat "$work/daemon.pid")
+scrape() { in_daemon_ns curl -sf http://127.0.0.1:9568/metrics -o "$work/metrics.txt" || bench_fail "the scrape failed" "$work/daemon.log"; }
+sleep 20
+scrape
+[ "$(grep -c '^controlnode_node_processes{' "$work/metrics.txt")" = 200 ] ||
+    bench_fail "$(grep -c '^controlnode_node_processes{' "$work/metrics.txt") of 200 nodes gave figures" "$work/daemon.log"
+rss_200m=$(rss_kib "$daemon_pid")
+ticks_before=$(cpu_ticks "$daemon_pid")
+for _ in $(seq 1 $((idle_seconds / 15))); do sleep 15; scrape; done
+ticks_after=$(cpu_ticks "$daemon_pid")
+cpu_m=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$(getconf CLK_TCK)" -v s=$((idle_seconds / 15 * 15)) \
+    'BEGIN { printf "%.3f", 100 * t / hz / s }')
+echo "{\"scenario\":\"idle_cpu_200_pairs_metrics_on\",\"ours_percent_of_core\":$cpu_m,\"metrics_off_percent\":$cpu_percent,\"rss_mib\":$(mib "$rss_200m"),\"series\":$(grep -vc '^#' "$work/metrics.txt"),\"note\":\"target <= 1 %, node figures every 15 s\"}"
+stop_daemon
+start_daemon_ns "$work/200.toml" > /dev/null
 # Partition: Erlang's own detection over the same links, beside ours. Each cut host runs a plain node on its
 # 198.18 address (EPMD on port 4370, apart from the releases' own); a watcher in the daemon's namespace
 # connects to them with the default net_ticktime.

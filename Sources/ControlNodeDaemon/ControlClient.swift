@@ -136,29 +136,6 @@ struct SocketOptions: ParsableArguments {
     }
 }
 
-/// `controlnode status [RELEASE]`.
-struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show every (release, host) the daemon supervises.")
-    @Argument(help: "Only this release.") var release: String?
-    @Flag(help: "Print JSON for scripts.") var json = false
-    @OptionGroup var options: SocketOptions
-
-    func run() throws {
-        guard let rows = try options.list(ControlRequest(command: "status", release: release), json: json, \.status) else {
-            return
-        }
-        let header = [
-            "RELEASE", "HOST", "STATUS", "VERSION", "DESIRED", "DESIRED BY", "DRIFT", "NODE", "PID", "RESTARTS", "SINCE",
-            "LAST ERROR",
-        ]
-        printTable(header, rows.map { row in
-            [row.release, row.host, row.status, row.version ?? "-", row.desiredVersion ?? "-", row.desiredBy ?? "-",
-             row.drift ? "yes" : "no", row.node ?? "-", row.osPid.map(String.init) ?? "-", String(row.restarts),
-             row.since ?? "-", row.lastError ?? ""]
-        })
-    }
-}
-
 /// `controlnode start|stop|restart RELEASE [--host H]`.
 struct ReleaseRequest: ParsableArguments {
     @Argument var release: String

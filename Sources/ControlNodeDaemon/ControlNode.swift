@@ -11,6 +11,7 @@ struct ControlNode: AsyncParsableCommand {
             Run.self, Status.self, Deploy.self, Rollback.self, RolloutCommand.self, History.self, Start.self, Stop.self,
             Restart.self, Reload.self, TunnelCommand.self,
             CheckConfig.self, RegistryCommand.self, Probe.self,
+            Events.self,
         ]
     )
 

@@ -17,17 +17,21 @@ struct ControlRequest: Codable, Sendable {
     var force: Bool?
     /// `deploy` and `rollback`: answer with the rollout's id at once instead of following it.
     var detach: Bool?
-    /// `history`: at most this many records.
+    /// `history`: at most this many records; `events`: at most this many earlier events.
     var limit: Int?
+    /// `events`: keep the connection and send each new event as it happens.
+    var follow: Bool?
+    /// `events`: the events of the last this many seconds, from the store too.
+    var since: Int64?
 
     /// Whether the request changes anything (these are logged with the caller's uid).
-    var isMutating: Bool { !["status", "history", "rollout-status"].contains(command) }
+    var isMutating: Bool { !["status", "history", "rollout-status", "events"].contains(command) }
 
     /// Whether the answer holds the connection open until the caller closes it (a tunnel; `ControlLimits.tunnels`).
     var holdsConnection: Bool { command == "tunnel" }
 
     enum CodingKeys: String, CodingKey {
-        case command, release, host, version, replace, hosts, canary, force, detach, limit
+        case command, release, host, version, replace, hosts, canary, force, detach, limit, follow, since
         case maxParallel = "max_parallel"
     }
 }
@@ -58,6 +62,10 @@ struct ControlResponse: Codable, Sendable {
     var history: [HistoryRow]?
     /// `rollout status`.
     var rollouts: [RolloutRow]?
+    /// `events`: the earlier events, oldest first.
+    var events: [EventRow]?
+    /// `events --follow`: one new event.
+    var event: EventRow?
 }
 
 /// One (release, host) in `controlnode status --json`.
@@ -76,6 +84,10 @@ struct StatusRow: Codable, Sendable {
     var desiredVersion: String?
     var desiredBy: String?
     var drift: Bool
+    /// The last health check on this connection: `ok`, `failing`, or null (none yet, or no check configured).
+    var health: String?
+    /// Health checks failed in a row.
+    var healthFailures: Int
 
     enum CodingKeys: String, CodingKey {
         case release, host, node, status, version, mode, restarts, since, drift
@@ -84,6 +96,8 @@ struct StatusRow: Codable, Sendable {
         case lastError = "last_error"
         case desiredVersion = "desired_version"
         case desiredBy = "desired_by"
+        case health
+        case healthFailures = "health_failures"
     }
 
     /// Absent values are written as null, not left out, as `status --json` promises.
@@ -103,6 +117,8 @@ struct StatusRow: Codable, Sendable {
         try container.encode(desiredVersion, forKey: .desiredVersion)
         try container.encode(desiredBy, forKey: .desiredBy)
         try container.encode(drift, forKey: .drift)
+        try container.encode(health, forKey: .health)
+        try container.encode(healthFailures, forKey: .healthFailures)
     }
 
     /// The row of `state`; `drift` when it runs a version other than `desired`.
@@ -124,6 +140,8 @@ struct StatusRow: Codable, Sendable {
         desiredVersion = desired.map { "\($0)" }
         self.desiredBy = desired == nil ? nil : desiredBy
         drift = state.status == .running && desired != nil && state.version != desired
+        health = state.healthy.map { $0 ? "ok" : "failing" }
+        healthFailures = state.healthFailures
     }
 }
 

@@ -10,6 +10,7 @@ extension Supervisor {
         case "rollout-status": return ControlAnswer(await rolloutStatus(request))
         case "rollout-promote", "rollout-abort": return ControlAnswer(await steer(request))
         case "history": return ControlAnswer(await history(request))
+        case "events": return await events(request)
         default: return ControlAnswer(await handle(request, from: requester))
         }
     }

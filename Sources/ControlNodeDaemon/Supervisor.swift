@@ -17,6 +17,9 @@ actor Supervisor {
     let logger: Logger
     let store: any StateStore
     let engine: RolloutEngine
+    /// Recent events for `controlnode events`: what the actors and the rollout engine report, in memory, to
+    /// followers and (in batches) to the store.
+    let eventLog: EventLog
     var registry: Registry?
     private let notifier = Notifier()
     /// sd_notify blocks when systemd's socket is full; it runs on this queue so the supervisor never does.
@@ -37,7 +40,9 @@ actor Supervisor {
         self.config = config
         self.store = store
         self.logger = logger
-        engine = RolloutEngine(store: store, logger: logger)
+        let eventLog = EventLog()
+        self.eventLog = eventLog
+        engine = RolloutEngine(store: store, logger: logger, eventLog: eventLog)
         pool = SSHConnectionPool(logger: logger)
         nodeStatsInterval = config.daemon.metricsListen == nil ? nil : config.daemon.nodeMetricsInterval
         (commands, commandSink) = AsyncStream.makeStream()
@@ -57,8 +62,10 @@ actor Supervisor {
         let desired = try await store.desiredVersions()
         try start(config.supervised(), desired: desired)
         let engine = self.engine
+        let (eventLog, store, logger) = (self.eventLog, self.store, self.logger)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await engine.run() }
+            group.addTask { await eventLog.store(into: store, logger: logger) }
             if supervising.isEmpty { markReady() }
             for await command in commands {
                 switch command {
@@ -121,6 +128,7 @@ actor Supervisor {
         let key = ReleaseHost(release: event.release, host: event.host)
         guard supervising[key] != nil else { return }
         statuses[key] = event.to
+        eventLog.publish(EventRecord(event, at: .now()))
         if event.kind == .initialized { initialized.insert(key) }
         if !ready && initialized.count == supervising.count { markReady() }
         publishStatus()
@@ -231,6 +239,7 @@ actor Supervisor {
         await engine.interrupt(within: .seconds(20))
         for key in Array(supervising.keys) { await stop(key) }
         await pool.closeAll()
+        eventLog.finishFollowers()
         commandSink.finish()
         notifications.sync {}  // STOPPING=1 has gone out before the process exits
     }

@@ -163,15 +163,26 @@ extension ReleaseActor {
         }
         guard machine.checksHealth, let check = release.healthCheck else { return }
         let healthy: Bool
+        var problem: String?
         do {
             let result = try await link.connection.rpc(check.module, check.function, check.arguments, timeout: check.timeout)
             healthy = HealthCheck.isHealthy(result)
+            if !healthy { problem = "returned \(result)" }
         } catch {
             healthy = false
+            problem = "\(error)"
         }
         if !healthy { Self.healthCheckFailures.increment() }
-        guard self.link === link, machine.health(healthy, threshold: check.failuresBeforeAction) else { return }
-        transition(.healthFailed, to: state.status, "health check \(check.module):\(check.function) failed \(check.failuresBeforeAction) times")
+        guard self.link === link else { return }
+        // What `status` shows: the real run of failures, which the machine's count (reset at each action) is not.
+        state.healthy = healthy
+        state.healthFailures = healthy ? 0 : state.healthFailures + 1
+        if let problem {
+            state.lastError = DisplayText.sanitized("health check \(check.module):\(check.function) \(problem)")
+        }
+        guard machine.health(healthy, threshold: check.failuresBeforeAction) else { return }
+        transition(.healthFailed, to: state.status, "health check \(check.module):\(check.function) failed \(check.failuresBeforeAction) times"
+            + (problem.map { ": \(DisplayText.sanitized($0))" } ?? ""))
         if check.onFailure == .restart, release.controlMode == .manage {
             restartCause = "health_check"
             if (try? await (try? await remote())?.stop(over: link)) == nil { restartCause = nil }

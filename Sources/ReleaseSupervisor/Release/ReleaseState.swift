@@ -52,6 +52,10 @@ public struct ReleaseState: Sendable, Equatable {
     public var restartCount: Int
     /// The last error, as one line for operators.
     public var lastError: String?
+    /// The last health check's answer on the current connection: nil before the first one, or without a check.
+    public var healthy: Bool?
+    /// Health checks failed in a row on the current connection (0 once one passes).
+    public var healthFailures: Int
 
     /// The state of a release not known to be running.
     public init(release: String, host: String) {
@@ -59,5 +63,6 @@ public struct ReleaseState: Sendable, Equatable {
         self.host = host
         status = .notRunning
         restartCount = 0
+        healthFailures = 0
     }
 }

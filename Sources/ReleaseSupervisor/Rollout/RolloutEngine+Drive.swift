@@ -264,17 +264,21 @@ extension RolloutEngine {
         RolloutUpdate(rollout: id, host: step.host, state: step.outcome.rawValue, detail: step.error)
     }
 
-    /// A journal entry of the rollout: `EVENT=`, `ROLLOUT_ID=`, `RELEASE=`, `HOST=` (when one), `VERSION=`.
+    /// A journal entry of the rollout: `EVENT=`, `ROLLOUT_ID=`, `RELEASE=`, `HOST=` (when one), `VERSION=`; the
+    /// same step is published to the event log, so the journal and `controlnode events` tell one story.
     func log(
         _ level: Logger.Level, _ event: String, _ record: OperationRecord, _ host: String?, _ message: String,
         version: ReleaseVersion? = nil
     ) {
+        let versionText = version.map { "\($0)" } ?? versionText(record)
         var metadata: Logger.Metadata = [
-            "event": "\(event)", "rollout_id": "\(record.id)", "release": "\(record.release)",
-            "version": "\(version.map { "\($0)" } ?? versionText(record))",
+            "event": "\(event)", "rollout_id": "\(record.id)", "release": "\(record.release)", "version": "\(versionText)",
         ]
         if let host { metadata["host"] = "\(host)" }
         logger.log(level: level, "\(message)", metadata: metadata)
+        eventLog?.publish(EventRecord(
+            time: .now(), release: record.release, host: host, kind: event, reason: message,
+            version: versionText.isEmpty ? nil : versionText, rollout: record.id))
     }
 
     func versionText(_ record: OperationRecord) -> String {

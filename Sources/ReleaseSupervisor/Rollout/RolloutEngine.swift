@@ -66,6 +66,8 @@ public actor RolloutEngine {
 
     let store: any StateStore
     let logger: Logger
+    /// Where every step logged also goes, for `controlnode events`.
+    let eventLog: EventLog?
     var runs: [String: Run] = [:]
     /// Releases whose rollout is being planned: a second request meanwhile is refused as if it ran.
     private var planning: Set<String> = []
@@ -73,10 +75,11 @@ public actor RolloutEngine {
     private let launches: AsyncStream<(String, AsyncStream<RolloutStateMachine.Event>)>
     private let launchSink: AsyncStream<(String, AsyncStream<RolloutStateMachine.Event>)>.Continuation
 
-    /// An engine recording into `store`.
-    public init(store: any StateStore, logger: Logger) {
+    /// An engine recording into `store`; each step it logs is published to `eventLog` too.
+    public init(store: any StateStore, logger: Logger, eventLog: EventLog? = nil) {
         self.store = store
         self.logger = logger
+        self.eventLog = eventLog
         (launches, launchSink) = AsyncStream.makeStream()
     }
 

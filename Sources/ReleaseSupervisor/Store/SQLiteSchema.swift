@@ -56,7 +56,23 @@ enum SQLiteSchema {
             at TEXT NOT NULL,
             PRIMARY KEY (release, version)
         ) WITHOUT ROWID;
+        """,
+        // 2: the event log behind `controlnode events --since`, bounded on insert (`EventStoreLimits`: 30 days,
+        // 100 000 rows). `at_ns` orders and prunes; `at` is the same moment for an operator's `sqlite3`.
         """
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            at_ns INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            release TEXT NOT NULL,
+            host TEXT,
+            kind TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            version TEXT,
+            rollout_id INTEGER
+        );
+        CREATE INDEX events_at ON events (at_ns);
+        """,
     ]
 
     /// The version this daemon writes.

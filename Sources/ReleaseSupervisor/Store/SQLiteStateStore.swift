@@ -2,7 +2,8 @@
 /// synchronisation, so that every committed write survives a crash of the daemon or of the machine, and a
 /// `kill -9` at any moment leaves the file whole. An operator may read it with the `sqlite3` CLI meanwhile.
 public actor SQLiteStateStore: StateStore {
-    private let database: SQLiteDatabase
+    /// The open file; `SQLiteStateStore+Events.swift` writes the event log through it too.
+    let database: SQLiteDatabase
     /// The database file.
     public nonisolated let path: String
 

@@ -2,8 +2,9 @@
 /// operations with every host's outcome, the rollouts in flight, and quarantined versions.
 ///
 /// Every write is durable when the call returns, so a caller records a decision before acting on it. One
-/// implementation keeps it in SQLite for one daemon (`SQLiteStateStore`); a shared one can serve several.
-public protocol StateStore: Sendable {
+/// implementation keeps it in SQLite for one daemon (`SQLiteStateStore`); a shared one can serve several. The
+/// daemon's recent events are kept there too (`EventStore`).
+public protocol StateStore: EventStore {
     /// The desired version of every (release, host) that has one.
     func desiredVersions() async throws(StoreError) -> [ReleaseHost: DesiredVersion]
 

@@ -39,6 +39,12 @@ struct DaemonTests {
         return directory.file("controlnode.toml")
     }
 
+    /// The pids of `pid`'s children (of its main thread), from /proc.
+    static func children(of pid: pid_t) -> [pid_t] {
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+        return text.split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
     @Test("READY=1 only once the release runs; STATUS; RELOADING/READY on SIGHUP; STOPPING on SIGTERM, exit 0, release left running")
     func lifecycle() async throws {
         let fixture = try await RemoteReleaseFixture.start()
@@ -75,6 +81,54 @@ struct DaemonTests {
         #expect(row["mode"] as? String == "manage")
         #expect(row["os_pid"] as? Int == Int(pid))
         for key in ["node", "tunnel_port", "restarts", "since", "last_error"] { #expect(row.keys.contains(key), "\(key)") }
+        // Health (null: no check configured) and the failures in a row; the desired version beside the running one.
+        #expect(row.keys.contains("health"))
+        #expect(row["health_failures"] as? Int == 0)
+        #expect(row["desired_version"] as? String == "0.1.0")
+        // One pair in full, one field a line; the table fits 80 columns.
+        let detail = try await offload {
+            try runCommand(controlnodeExecutable(), ["status", "service_app", "--host", "local", "--socket", socket])
+        }
+        #expect(detail.status == 0, "\(detail.output)")
+        for field in ["release:", "host:", "desired version:", "health:", "connected since:", "last error:", "os pid:"] {
+            #expect(detail.output.contains(field), "\(field): \(detail.output)")
+        }
+        #expect(detail.output.contains("\(pid)") && detail.output.contains("(up "), "\(detail.output)")
+        let fitted = try await offload { try runCommand(controlnodeExecutable(), ["status", "--socket", socket]) }
+        #expect(fitted.output.contains("UPTIME") && fitted.output.contains("HEALTH"), "\(fitted.output)")
+        #expect(fitted.output.split(separator: "\n").allSatisfy { $0.count <= 80 }, "\(fitted.output)")
+        // --watch: piped, a table a second separated by a blank line; on a terminal (script's pty) the screen is
+        // cleared each time, and Ctrl-C shows the cursor again and exits 130.
+        let piped = try TestProcess(
+            controlnodeExecutable(), ["status", "--watch", "--socket", socket], logPath: directory.file("watch.log"),
+            name: "controlnode status --watch")
+        defer { piped.stop() }
+        #expect(await eventually { piped.log.components(separatedBy: "RELEASE").count >= 3 }, "\(piped.log)")
+        #expect(piped.log.contains("\n\nRELEASE") && !piped.log.contains("\u{1B}["), "\(piped.log)")
+        piped.signal(SIGINT)
+        #expect(try await offload { piped.waitForExit() } == 130)
+        let command = "\(controlnodeExecutable()) status --watch --socket \(socket)"
+        let terminal = try TestProcess(
+            "/usr/bin/script", ["-qfec", command, "/dev/null"], logPath: directory.file("watch-tty.log"),
+            name: "script controlnode status --watch")
+        defer { terminal.stop() }
+        #expect(await eventually { terminal.log.components(separatedBy: "\u{1B}[2J").count >= 3 }, "\(terminal.log)")
+        #expect(terminal.log.contains("\u{1B}[?25l"), "\(terminal.log)")
+        let watcher = try #require(Self.children(of: terminal.pid).first, "script started no command")
+        kill(watcher, SIGINT)
+        #expect(try await offload { terminal.waitForExit() } == 130)
+        #expect(terminal.log.contains("\u{1B}[?25h"), "\(terminal.log)")
+        // The events so far: the actor's initialisation and connection, one line each.
+        let events = try await offload {
+            try runCommand(controlnodeExecutable(), ["events", "service_app", "--host", "local", "--socket", socket])
+        }
+        #expect(events.status == 0 && events.output.contains("  service_app  local  initialized  "), "\(events.output)")
+        // Followed: a stop and a start show up as they happen.
+        let follower = try TestProcess(
+            controlnodeExecutable(), ["events", "--follow", "--json", "--socket", socket],
+            logPath: directory.file("events.log"), name: "controlnode events --follow")
+        defer { follower.stop() }
+        #expect(await eventually { follower.log.contains(#""kind":"initialized""#) }, "\(follower.log)")
 
         // A configuration file broken since the daemon loaded it: the CLI says where, and still finds the daemon
         // on the socket the file names (it used to fall back to the default socket and claim no daemon ran).
@@ -110,6 +164,18 @@ struct DaemonTests {
         let started = try await offload { try runCommand(controlnodeExecutable(), ["start", "service_app", "--socket", socket]) }
         #expect(started.status == 0, "\(started.output)")
         #expect(try await remote.registration() != nil)
+        #expect(await eventually { follower.log.contains(#""kind":"stopped""#) && follower.log.contains(#""kind":"started""#) },
+            "\(follower.log)")
+        follower.stop()
+        // And from the store, with --since (written in batches, so polled for).
+        #expect(await eventually(every: .milliseconds(250)) {
+            let stored = try? await offload {
+                try runCommand(controlnodeExecutable(), ["events", "--since", "1h", "--json", "--socket", socket])
+            }
+            return stored?.output.contains(#""kind":"stopped""#) == true
+        })
+        let badSince = try await offload { try runCommand(controlnodeExecutable(), ["events", "--since", "2x", "--socket", socket]) }
+        #expect(badSince.status != 0 && badSince.output.contains("--since 2x"), "\(badSince.output)")
         let unknown = try await offload { try runCommand(controlnodeExecutable(), ["stop", "other_app", "--socket", socket]) }
         #expect(unknown.status == 1)
         #expect(unknown.output.contains("no release other_app"))

@@ -142,8 +142,15 @@ struct ReleaseActorTests {
         #expect(await log.waitFor(.connected))
         try await Task.sleep(for: .milliseconds(600))
         #expect(!log.kinds.contains(.healthFailed))
+        let passing = await actor.currentState
+        #expect(passing.healthy == true && passing.healthFailures == 0)
         let marker = "\(fixture.basePath)/0.1.0/tmp/unhealthy"
         try "".write(toFile: marker, atomically: true, encoding: .utf8)
+        // The state shows the failures in a row (for `status`) before the threshold calls for the restart.
+        #expect(await eventually {
+            let state = await actor.currentState
+            return state.healthy == false && state.healthFailures >= 1 && state.lastError?.hasPrefix("health check ") == true
+        })
         #expect(await log.waitFor(.healthFailed))
         try FileManager.default.removeItem(atPath: marker)
         #expect(await log.waitFor(.restarted))
