@@ -8,7 +8,7 @@ import Testing
 @Suite("controlnode.service under real systemd (systemd-nspawn)", .serialized)
 struct SystemdMachineTests {
     @Test(
-        "apt installs the .deb, unit disabled; start waits for READY; accept-new learns into the state directory; journal fields; reload; the watchdog kills a stuck daemon; stop leaves the release running; dpkg -r keeps the configuration, dpkg -P removes it; then install.sh's unit starts",
+        "apt installs the .deb, unit disabled; start waits for READY; accept-new learns into the state directory; journal fields; reload; an upgrade restarts the daemon; the watchdog kills a stuck daemon; stop leaves the release running; dpkg -r keeps the configuration, dpkg -P removes it; then install.sh's unit starts",
         .enabled(if: NspawnMachine.isAvailable, "\(NspawnMachine.unavailableReason ?? "")"),
         .timeLimit(.minutes(10)))
     func unitUnderSystemd() async throws {
@@ -70,6 +70,21 @@ struct SystemdMachineTests {
         let reload = try await machine.run("systemctl reload controlnode 2>&1")
         #expect(reload.status == 0, "\(reload.output)")
         #expect(try await machine.property("ActiveState", of: "controlnode") == "active")
+
+        // An upgrade (the same version again) restarts the running daemon (postinst's try-restart returns after
+        // READY), keeps the edited conffile without asking, and adds no second statoverride; the release runs on.
+        let daemonBefore = try await machine.property("MainPID", of: "controlnode")
+        let upgrade = try await machine.run(
+            "cd /staging && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --reinstall ./controlnode_*.deb 2>&1")
+        #expect(upgrade.status == 0, "\(upgrade.output)")
+        #expect(try await machine.property("ActiveState", of: "controlnode") == "active")
+        #expect(try await machine.property("MainPID", of: "controlnode") != daemonBefore)
+        let upgraded = try await machine.run(
+            "grep -c accept-new /etc/controlnode/controlnode.toml; dpkg-statoverride --list | grep -c controlnode")
+        #expect(upgraded.output == "1\n2\n", "\(upgraded.output)")
+        let afterUpgrade = try await machine.run("controlnode status --json --socket /run/controlnode/control.sock")
+        let upgradedRows = try JSONSerialization.jsonObject(with: Data(afterUpgrade.output.utf8)) as? [[String: Any]]
+        #expect(upgradedRows?.first?["os_pid"] as? Int == releasePid, "\(afterUpgrade.output)")
 
         // A daemon that stops answering is killed by the watchdog and restarted.
         let mainPid = try await machine.property("MainPID", of: "controlnode")
