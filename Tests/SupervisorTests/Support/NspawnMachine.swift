@@ -2,12 +2,11 @@ import Foundation
 
 /// A minimal Debian 12 booted with real systemd by `systemd-nspawn -b`: in a mount namespace of its own with a
 /// private /run, its root read-only under a tmpfs overlay (`--volatile=overlay`, so the cached image stays
-/// pristine), its own network namespace (`--private-network`: an sshd and an EPMD on its own loopback), the
-/// Swift runtime and a staging directory bound read-only. The root file system comes from
+/// pristine), its own network namespace (`--private-network`: an sshd and an EPMD on its own loopback, and no
+/// way out), and a staging directory bound read-only. No Swift toolchain or runtime is inside: what runs there
+/// must have come with the Debian package. The root file system comes from
 /// `scripts/nspawn-rootfs.sh` (debootstrap, cached outside the repository).
 final class NspawnMachine: Sendable {
-    static let swiftRuntime = "/opt/swift/usr/lib/swift/linux"
-
     /// Why a container cannot be booted here, or nil when it can.
     static let unavailableReason: String? = {
         if geteuid() != 0 { return "needs root to boot a container with systemd-nspawn" }
@@ -37,7 +36,7 @@ final class NspawnMachine: Sendable {
         let script = """
             mount -t tmpfs -o mode=0755 tmpfs /run && exec systemd-nspawn -q -b -D '\(root)' --volatile=overlay \
               --keep-unit --register=no --private-network --console=read-only \
-              --bind-ro=\(Self.swiftRuntime) --bind-ro='\(staging)':/staging
+              --bind-ro='\(staging)':/staging
             """
         nspawn = try TestProcess(
             "/usr/bin/unshare", ["--mount", "--propagation", "private", "/bin/sh", "-c", script],
