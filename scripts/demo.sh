@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The demo: a local sshd stands in for a host, the fixture release (Tests/Fixtures/service_app, built with
 # mix release) for an application. controlnode runs as it would under systemd, deploys the release,
-# and restarts it when it is killed with SIGKILL; then it stops and leaves the release running, and the
-# demo cleans up.
+# and restarts it when it is killed with SIGKILL, which its events and its Prometheus metrics show; then it
+# stops and leaves the release running, and the demo cleans up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -39,6 +39,7 @@ epmd -port "$epmd_port" -address 127.0.0.1 & pids+=($!)
 wait_port "$epmd_port"
 echo "sshd on 127.0.0.1:$SSHD_PORT, EPMD on 127.0.0.1:$epmd_port"
 
+metrics_port=$(free_port)
 say "the configuration: /etc/controlnode/controlnode.toml, here in $work"
 head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' > "$work/cookie"
 chmod 600 "$work/cookie"
@@ -49,6 +50,8 @@ registry = "$work/registry"
 state_dir = "$work/state"
 known_hosts = "$SSHD_KNOWN_HOSTS"
 log_level = "info"
+metrics_listen = "127.0.0.1:$metrics_port"
+node_metrics_interval = "1s"
 
 [hosts.demo]
 address = "127.0.0.1"
@@ -83,6 +86,13 @@ wait_for "restarted" "$work/daemon.log" 30
 sleep 0.5
 echo "EPMD on the host now lists: $(epmd_names), os pid $(pgrep -f "$work/opt/service_app/0.1.0/erts-.*/beam.smp" | head -1)"
 "$controlnode" status --socket "$work/control.sock"
+
+say "controlnode events service_app: what happened, with the reasons"
+"$controlnode" events service_app --socket "$work/control.sock"
+
+say "GET /metrics on 127.0.0.1:$metrics_port, as Prometheus scrapes it (the release's series)"
+sleep 1.5  # the node's own figures are asked for once a second here (15 s by default)
+curl -sf "http://127.0.0.1:$metrics_port/metrics" | grep -E '^controlnode_(release_up|release_restarts_total|nodedown_total|node_(processes|atoms|memory_bytes\{.*kind="total"|uptime))' | sort
 
 say "SIGTERM: controlnode stops, the release keeps running"
 kill -TERM "$daemon"
