@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(libssh2-1-dev libsystemd-dev libsqlite3-dev sqlite3 zlib1g-dev pkg-config openssh-server openssh-client erlang-nox erlang-dev
     elixir iproute2 util-linux procps systemd systemd-container debootstrap python3
-    tcsh fish zsh)
+    tcsh fish zsh tmux)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -19,15 +19,29 @@ struct ControlRequest: Codable, Sendable {
     var detach: Bool?
     /// `history`: at most this many records.
     var limit: Int?
+    /// `logs`: the last this many lines first; `follow`: then new lines until the caller goes.
+    var lines: Int?
+    var follow: Bool?
+    /// `eval`: the expression, Erlang rather than Elixir, and the seconds it may take.
+    var expression: String?
+    var erlang: Bool?
+    var timeout: Int?
+    /// `remote`: the caller's terminal type and size.
+    var terminal: String?
+    var columns: Int?
+    var rows: Int?
 
-    /// Whether the request changes anything (these are logged with the caller's uid).
-    var isMutating: Bool { !["status", "history", "rollout-status"].contains(command) }
+    /// Whether the request changes anything (these are logged with the caller's uid). `eval` and `remote` can change
+    /// anything on the node, so they are.
+    var isMutating: Bool { !["status", "history", "rollout-status", "logs"].contains(command) }
 
-    /// Whether the answer holds the connection open until the caller closes it (a tunnel; `ControlLimits.tunnels`).
-    var holdsConnection: Bool { command == "tunnel" }
+    /// Whether the answer holds the connection open until the caller closes it (a tunnel, a remote shell;
+    /// `ControlLimits.tunnels`).
+    var holdsConnection: Bool { command == "tunnel" || command == "remote" }
 
     enum CodingKeys: String, CodingKey {
         case command, release, host, version, replace, hosts, canary, force, detach, limit
+        case lines, follow, expression, erlang, timeout, terminal, columns, rows
         case maxParallel = "max_parallel"
     }
 }
@@ -58,6 +72,9 @@ struct ControlResponse: Codable, Sendable {
     var history: [HistoryRow]?
     /// `rollout status`.
     var rollouts: [RolloutRow]?
+    /// `logs`: one line of a host's log (control characters escaped), and the host.
+    var line: String?
+    var host: String?
 }
 
 /// One (release, host) in `controlnode status --json`.

@@ -10,6 +10,9 @@ extension Supervisor {
         case "rollout-status": return ControlAnswer(await rolloutStatus(request))
         case "rollout-promote", "rollout-abort": return ControlAnswer(await steer(request))
         case "history": return ControlAnswer(await history(request))
+        case "logs": return logs(request)
+        case "eval": return ControlAnswer(await evaluate(request))
+        case "remote": return await openShell(request)
         default: return ControlAnswer(await handle(request, from: requester))
         }
     }

@@ -1,0 +1,58 @@
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A command to run on a PTY on the host, as an interactive terminal (a remote shell).
+public struct TerminalRequest: Sendable, Equatable {
+    /// The script, run under `/bin/sh` on the host (`RemoteShell`); it must not hold secrets (they go in files).
+    public var command: String
+    /// The terminal type (`TERM`), such as `xterm-256color`.
+    public var terminal: String
+    /// Its width in characters.
+    public var columns: Int
+    /// Its height in lines.
+    public var rows: Int
+
+    /// Creates a request; the type is reduced to letters, digits and `.+-_` (`xterm` when nothing is left) and the
+    /// size kept within 1…1000.
+    public init(command: String, terminal: String, columns: Int, rows: Int) {
+        self.command = command
+        let allowed = terminal.unicodeScalars.filter {
+            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || ".+-_".unicodeScalars.contains($0)
+        }
+        let type = String(String.UnicodeScalarView(allowed.prefix(64)))
+        self.terminal = type.isEmpty ? "xterm" : type
+        self.columns = max(1, min(columns, 1000))
+        self.rows = max(1, min(rows, 1000))
+    }
+}
+
+extension SSHConnection {
+    /// Runs `request` on a PTY on the host and relays it with the local socket `descriptor` until either ends: the
+    /// command exiting closes the socket's write side, the socket's peer closing closes the channel (the command gets
+    /// SIGHUP, as when an ssh client goes). Cancellation ends the relay too. The bytes move on the session thread,
+    /// through the same relay as a forwarded connection.
+    ///
+    /// The PTY's session channel is not counted against the connection's session slots: an operator's shell may last
+    /// hours, and holding a slot that long would starve deploys; the control socket caps shells (`ControlLimits`).
+    ///
+    /// - Parameter descriptor: a connected stream socket, taken over: made non-blocking and closed when the relay ends.
+    /// - Throws: `SSHError` when the terminal could not be set up or the connection failed.
+    public func relayTerminal(_ request: TerminalRequest, descriptor: Int32) async throws(SSHError) {
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+        let relay = ForwardedConnection(descriptor: descriptor, terminal: request)
+        let failure: SSHError? = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<SSHError?, Never>) in
+                // Set before the relay goes to the session thread, which alone touches it afterwards.
+                relay.finished = { continuation.resume(returning: $0) }
+                submit(relay)
+            }
+        } onCancel: {
+            relay.stopRequested.store(true, ordering: .releasing)
+            wake()
+        }
+        if let failure { throw failure }
+    }
+}
