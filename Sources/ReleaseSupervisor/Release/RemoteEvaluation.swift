@@ -39,7 +39,7 @@ public enum RemoteEvaluation {
                      (Other) -> Other
                   end,
             SyntaxError = fun(Where, Module, Reason) ->
-                {error, Text("syntax error at ~w: ~ts", [Where, Module:format_error(Reason)])}
+                {error, Text("~ts (at ~w)", [Module:format_error(Reason), Where])}
             end,
             Run = fun(elixir) ->
                         {Value, _} = 'Elixir.Code':eval_string(S, [], [{file, <<"controlnode eval">>}]),
@@ -61,12 +61,15 @@ public enum RemoteEvaluation {
                             {error, {Where, Module, Reason}, _} -> SyntaxError(Where, Module, Reason)
                         end
                   end,
+            Evaluator = [erl_eval, elixir, elixir_eval, 'Elixir.Code', 'Elixir.Module.ParallelChecker'],
             Protected = fun() ->
                 try Run(L)
                 catch Kind:Reason:Stack ->
+                    % The frames of the evaluator (and of this wrapper) say nothing about the expression.
+                    Own = [Frame || Frame <- Stack, not lists:member(element(1, Frame), Evaluator)],
                     case L of
-                        elixir -> {error, 'Elixir.Exception':format(Kind, Reason, Stack)};
-                        erlang -> {error, Text("~ts", [erl_error:format_exception(Kind, Reason, Stack)])}
+                        elixir -> {error, 'Elixir.Exception':format(Kind, Reason, Own)};
+                        erlang -> {error, Text("~ts", [erl_error:format_exception(Kind, Reason, Own)])}
                     end
                 end
             end,
