@@ -89,8 +89,8 @@ extension Supervisor {
             case .timedOut:
                 return ControlResponse(
                     ok: false,
-                    error: "the evaluation on \(key) did not finish within \(seconds) s and was stopped on the node; "
-                        + "give it longer with --timeout")
+                    error: "release \(key.release) on \(key.host): the evaluation did not finish within \(seconds) s "
+                        + "and was stopped on the node; give it longer with --timeout")
             }
         } catch {
             return ControlResponse(ok: false, error: "\(error)")

@@ -10,7 +10,10 @@
 public enum RemoteEvaluation {
     /// The language of an expression.
     public enum Language: String, Sendable {
-        case elixir, erlang
+        /// Elixir, evaluated by `Code.eval_string/3`.
+        case elixir
+        /// Erlang: scanned, parsed and evaluated by `erl_scan`, `erl_parse` and `erl_eval` (the final `.` optional).
+        case erlang
     }
 
     /// How an evaluation ended.

@@ -217,5 +217,10 @@ struct TmuxSession: Sendable {
         (try? runCommand("/usr/bin/tmux", ["-L", server, "capture-pane", "-p", "-J", "-t", "shell", "-S", "-500"]))?.output ?? ""
     }
 
-    func kill() { _ = try? runCommand("/usr/bin/tmux", ["-L", server, "kill-server"]) }
+    /// Ends the server, and removes its socket file, which tmux leaves behind when killed.
+    func kill() {
+        _ = try? runCommand("/usr/bin/tmux", ["-L", server, "kill-server"])
+        let directory = ProcessInfo.processInfo.environment["TMUX_TMPDIR"] ?? "/tmp"
+        unlink("\(directory)/tmux-\(getuid())/\(server)")
+    }
 }
