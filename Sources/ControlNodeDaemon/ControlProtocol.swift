@@ -26,14 +26,16 @@ struct ControlRequest: Codable, Sendable {
     var expression: String?
     var erlang: Bool?
     var timeout: Int?
-    /// `remote`: the caller's terminal type and size.
+    /// `remote`: the caller's terminal type and size; `remote-resize`: the shell (`ControlResponse.shell`) and its
+    /// new size.
     var terminal: String?
     var columns: Int?
     var rows: Int?
+    var shell: String?
 
     /// Whether the request changes anything (these are logged with the caller's uid). `eval` and `remote` can change
     /// anything on the node, so they are.
-    var isMutating: Bool { !["status", "history", "rollout-status", "logs"].contains(command) }
+    var isMutating: Bool { !["status", "history", "rollout-status", "logs", "remote-resize"].contains(command) }
 
     /// Whether the answer holds the connection open until the caller closes it (a tunnel, a remote shell;
     /// `ControlLimits.tunnels`).
@@ -41,7 +43,7 @@ struct ControlRequest: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case command, release, host, version, replace, hosts, canary, force, detach, limit
-        case lines, follow, expression, erlang, timeout, terminal, columns, rows
+        case lines, follow, expression, erlang, timeout, terminal, columns, rows, shell
         case maxParallel = "max_parallel"
     }
 }
@@ -75,6 +77,8 @@ struct ControlResponse: Codable, Sendable {
     /// `logs`: one line of a host's log (control characters escaped), and the host.
     var line: String?
     var host: String?
+    /// `remote`: the shell's id, which `remote-resize` names to pass on a new window size.
+    var shell: String?
 }
 
 /// One (release, host) in `controlnode status --json`.

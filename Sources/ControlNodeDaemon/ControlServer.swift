@@ -243,10 +243,11 @@ final class ControlServer: Sendable {
             }
         } else if delivery == .sent, let lines = answer.lines {
             delivery = await stream(lines, to: connection)
-        } else if delivery == .sent, let relay = answer.relay {
-            // A remote shell: the connection's bytes are the terminal's from here on, until either end closes.
-            let copy = fcntl(caller.descriptor, F_DUPFD_CLOEXEC, 0)
-            if copy >= 0 { await relay(copy) }
+        } else if let relay = answer.relay {
+            // A remote shell: the connection's bytes are the terminal's from here on, until either end closes. A
+            // caller already gone gets none, but what was prepared for it is released.
+            let copy = delivery == .sent ? fcntl(caller.descriptor, F_DUPFD_CLOEXEC, 0) : -1
+            await relay(copy >= 0 ? copy : nil)
         } else if delivery == .sent, answer.heldUntilClosed != nil {
             // A tunnel lasts as long as the caller keeps the connection.
             await connection.waitForEnd()
@@ -301,8 +302,9 @@ struct ControlAnswer: Sendable {
     /// Lines after `response`, sent until the stream ends or the caller goes (the stream is then cancelled).
     var lines: AsyncStream<ControlResponse>?
     /// Takes the connection over after `response` (a remote shell): given a duplicate of its socket, which it owns
-    /// and closes, it returns once the relay has ended; the connection is then closed.
-    var relay: (@Sendable (Int32) async -> Void)?
+    /// and closes, it returns once the relay has ended; the connection is then closed. Given nil when the response
+    /// could not be delivered, it only releases what the request prepared.
+    var relay: (@Sendable (Int32?) async -> Void)?
 
     init(_ response: ControlResponse, heldUntilClosed: (@Sendable () async -> Void)? = nil) {
         self.response = response
@@ -316,7 +318,7 @@ struct ControlAnswer: Sendable {
     }
 
     /// `response`, then the connection handed to `relay` (raw bytes both ways) until it returns.
-    init(_ response: ControlResponse, relay: @escaping @Sendable (Int32) async -> Void) {
+    init(_ response: ControlResponse, relay: @escaping @Sendable (Int32?) async -> Void) {
         self.response = response
         self.relay = relay
     }

@@ -23,13 +23,10 @@ struct RemoteCommand: ParsableCommand {
 
     func run() throws {
         let interactive = isatty(0) == 1
-        var size = winsize()
-        let sized = withUnsafeMutablePointer(to: &size) { ioctl(1, UInt(TIOCGWINSZ), $0) } == 0
-            || withUnsafeMutablePointer(to: &size) { ioctl(0, UInt(TIOCGWINSZ), $0) } == 0
+        let size = Self.windowSize() ?? (80, 24)
         let terminal = getenv("TERM").map { String(cString: $0) } ?? "xterm"
         let request = ControlRequest(
-            command: "remote", release: release, host: host, terminal: terminal,
-            columns: sized && size.ws_col > 0 ? Int(size.ws_col) : 80, rows: sized && size.ws_row > 0 ? Int(size.ws_row) : 24)
+            command: "remote", release: release, host: host, terminal: terminal, columns: size.columns, rows: size.rows)
         let (response, connection) = try options.send(request, hold: true)
         guard response.ok, let connection else {
             standardError("controlnode: \(response.error ?? "no remote shell")")
@@ -44,29 +41,44 @@ struct RemoteCommand: ParsableCommand {
             RawTerminal.enter()
         }
         defer { RawTerminal.restore() }
-        relay(connection)
+        relay(connection, shell: response.shell)
         RawTerminal.restore()
         standardError("controlnode: the remote shell ended")
     }
 
     /// Copies stdin to the connection and the connection to stdout until the connection ends; the end of stdin
     /// ends the shell (the daemon closes it when the connection's write side closes).
-    private func relay(_ connection: Int32) {
+    ///
+    /// A resized window (SIGWINCH) is passed on to the shell's PTY with a `remote-resize` request of its own.
+    private func relay(_ connection: Int32, shell: String?) {
         var buffer = [UInt8](repeating: 0, count: 16384)
         var inputOpen = true
+        let resized = RawTerminal.resizes
         while true {
-            var descriptors = [pollfd(fd: connection, events: Int16(POLLIN), revents: 0)]
+            var descriptors = [
+                pollfd(fd: connection, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: resized, events: Int16(POLLIN), revents: 0),
+            ]
             if inputOpen { descriptors.append(pollfd(fd: 0, events: Int16(POLLIN), revents: 0)) }
             if poll(&descriptors, nfds_t(descriptors.count), -1) < 0 {
                 if errno == EINTR { continue }
                 return
+            }
+            if descriptors[1].revents != 0 {
+                while read(resized, &buffer, buffer.count) > 0 {}
+                if let shell, let size = Self.windowSize() {
+                    _ = try? options.send(
+                        ControlRequest(
+                            command: "remote-resize", release: release, host: host, columns: size.columns,
+                            rows: size.rows, shell: shell))
+                }
             }
             if descriptors[0].revents != 0 {
                 let count = read(connection, &buffer, buffer.count)
                 if count < 0 && errno == EINTR { continue }
                 if count <= 0 || !writeAll(1, buffer, count) { return }
             }
-            if inputOpen, descriptors[1].revents != 0 {
+            if inputOpen, descriptors[2].revents != 0 {
                 let count = read(0, &buffer, buffer.count)
                 if count < 0 && errno == EINTR { continue }
                 if count <= 0 {
@@ -77,6 +89,19 @@ struct RemoteCommand: ParsableCommand {
                 }
             }
         }
+    }
+
+    /// The terminal's size (stdout's, else stdin's), if either is a terminal.
+    private static func windowSize() -> (columns: Int, rows: Int)? {
+        for descriptor: Int32 in [1, 0] {
+            var size = winsize()
+            if withUnsafeMutablePointer(to: &size, { ioctl(descriptor, UInt(TIOCGWINSZ), $0) }) == 0, size.ws_col > 0,
+                size.ws_row > 0
+            {
+                return (Int(size.ws_col), Int(size.ws_row))
+            }
+        }
+        return nil
     }
 
     private func writeAll(_ descriptor: Int32, _ bytes: [UInt8], _ count: Int) -> Bool {
@@ -104,6 +129,11 @@ enum RawTerminal {
     /// Whether `saved` holds settings to put back. Atomic enough for its use: set before the handlers go in, and a
     /// second restore only repeats the first.
     nonisolated(unsafe) private static var active = false
+    /// A pipe the SIGWINCH handler writes a byte to; set once by `enter` before the handler is installed.
+    nonisolated(unsafe) private static var resizePipe: (read: Int32, write: Int32) = (-1, -1)
+
+    /// The descriptor that becomes readable when the window was resized (-1, never readable, outside raw mode).
+    static var resizes: Int32 { resizePipe.read }
 
     /// Saves the terminal's settings, installs the restoring signal handlers and switches to raw mode.
     static func enter() {
@@ -113,6 +143,18 @@ enum RawTerminal {
             _ = Glibc.signal(signal) { number in
                 RawTerminal.restore()
                 _exit(128 + number)
+            }
+        }
+        var ends: [Int32] = [-1, -1]
+        if pipe(&ends) == 0 {
+            for end in ends {
+                _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
+                _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+            }
+            resizePipe = (ends[0], ends[1])
+            _ = Glibc.signal(SIGWINCH) { _ in
+                var byte: UInt8 = 1
+                _ = write(RawTerminal.resizePipe.write, &byte, 1)
             }
         }
         var raw = saved

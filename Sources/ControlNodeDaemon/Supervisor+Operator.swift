@@ -113,24 +113,59 @@ extension Supervisor {
             return ControlAnswer(ControlResponse(ok: false, error: "\(error)"))
         }
         let (terminal, columns, rows) = (request.terminal ?? "xterm", request.columns ?? 80, request.rows ?? 24)
+        let window = TerminalWindow()
+        var generator = SystemRandomNumberGenerator()
+        let id = (0..<4).map { _ in String(generator.next() as UInt32, radix: 16) }.joined(separator: "-")
+        shells[id] = window
         let logger = self.logger
         logger.notice(
             "remote shell opened", metadata: ["event": "remote_shell", "release": "\(release)", "host": "\(host)"])
-        return ControlAnswer(ControlResponse(ok: true, message: "remote shell on \(release) on \(host)")) { descriptor in
-            // The relay takes a copy; this one stays to tell the caller why a shell could not start.
-            let relayed = fcntl(descriptor, F_DUPFD_CLOEXEC, 0)
-            defer { close(descriptor) }
-            do {
-                guard relayed >= 0 else { throw ShellError("cannot duplicate the control connection (errno \(errno))") }
-                try await actor.runShell(shell, terminal: terminal, columns: columns, rows: rows, descriptor: relayed)
-            } catch {
-                let text = Array("\r\ncontrolnode: \(error)\r\n".utf8)
-                _ = text.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+        let response = ControlResponse(ok: true, message: "remote shell on \(release) on \(host)", shell: id)
+        return ControlAnswer(response, relay: { descriptor in
+            if let descriptor {
+                await Self.relay(shell, of: actor, terminal: terminal, columns: columns, rows: rows, window: window,
+                    descriptor: descriptor)
+            } else {
+                await actor.discard(shell)
             }
+            await self.forgetShell(id)
             logger.notice(
                 "remote shell closed", metadata: ["event": "remote_shell_closed", "release": "\(release)", "host": "\(host)"])
+        })
+    }
+
+    /// Runs `shell` relayed with the caller's connection (`descriptor`, closed here); when it cannot start, the caller
+    /// is told why on its terminal.
+    private static func relay(
+        _ shell: PreparedShell, of actor: ReleaseActor, terminal: String, columns: Int, rows: Int, window: TerminalWindow,
+        descriptor: Int32
+    ) async {
+        // The relay takes a copy; this one stays to tell the caller why a shell could not start.
+        let relayed = fcntl(descriptor, F_DUPFD_CLOEXEC, 0)
+        defer { close(descriptor) }
+        do {
+            guard relayed >= 0 else {
+                await actor.discard(shell)
+                throw ShellError("cannot duplicate the control connection (errno \(errno)); retry")
+            }
+            try await actor.runShell(
+                shell, terminal: terminal, columns: columns, rows: rows, window: window, descriptor: relayed)
+        } catch {
+            let text = Array("\r\ncontrolnode: \(error)\r\n".utf8)
+            _ = text.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
         }
     }
+
+    /// `remote-resize`: passes a new window size to an open remote shell's PTY.
+    func resizeShell(_ request: ControlRequest) -> ControlResponse {
+        guard let id = request.shell, let window = shells[id], let columns = request.columns, let rows = request.rows else {
+            return ControlResponse(ok: false, error: "no such remote shell (it has ended)")
+        }
+        window.resize(columns: columns, rows: rows)
+        return ControlResponse(ok: true)
+    }
+
+    private func forgetShell(_ id: String) { shells[id] = nil }
 }
 
 /// A remote shell could not be relayed on the daemon's side.

@@ -13,6 +13,7 @@ extension Supervisor {
         case "logs": return logs(request)
         case "eval": return ControlAnswer(await evaluate(request))
         case "remote": return await openShell(request)
+        case "remote-resize": return ControlAnswer(resizeShell(request))
         default: return ControlAnswer(await handle(request, from: requester))
         }
     }

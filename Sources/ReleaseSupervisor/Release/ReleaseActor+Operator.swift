@@ -40,10 +40,12 @@ extension ReleaseActor {
         return try await remote().prepareShell(releasePath: state.releasePath)
     }
 
-    /// Runs a prepared shell on a PTY, relayed with `descriptor` (taken over) until either end closes.
-    public func runShell(_ shell: PreparedShell, terminal: String, columns: Int, rows: Int, descriptor: Int32)
-        async throws(ReleaseError)
-    {
+    /// Runs a prepared shell on a PTY (its size following `window`), relayed with `descriptor` (taken over) until
+    /// either end closes.
+    public func runShell(
+        _ shell: PreparedShell, terminal: String, columns: Int, rows: Int, window: TerminalWindow? = nil,
+        descriptor: Int32
+    ) async throws(ReleaseError) {
         let remote: RemoteRelease
         do {
             remote = try await self.remote()
@@ -51,7 +53,14 @@ extension ReleaseActor {
             close(descriptor)
             throw error
         }
-        try await remote.runShell(shell, terminal: terminal, columns: columns, rows: rows, descriptor: descriptor)
+        try await remote.runShell(
+            shell, terminal: terminal, columns: columns, rows: rows, window: window, descriptor: descriptor)
+    }
+
+    /// Removes a prepared shell's environment file from the host: a shell that will not run.
+    public func discard(_ shell: PreparedShell) async {
+        guard let remote = try? await remote() else { return }
+        await remote.discard(shell)
     }
 
     private func connectedNode() throws(ReleaseError) -> DistributionConnection {

@@ -40,17 +40,18 @@ extension RemoteRelease {
         return PreparedShell(environmentFile: file, command: command)
     }
 
-    /// Runs a prepared shell on a PTY of `terminal` type and size, relayed with the local socket `descriptor` (taken
-    /// over and closed) until either ends.
+    /// Runs a prepared shell on a PTY of `terminal` type and size (later sizes from `window`), relayed with the local
+    /// socket `descriptor` (taken over and closed) until either ends.
     ///
     /// - Throws: `ReleaseError` `.unreachable` when the PTY could not be set up or the connection failed; the
     ///   environment file is then removed.
-    public func runShell(_ shell: PreparedShell, terminal: String, columns: Int, rows: Int, descriptor: Int32)
-        async throws(ReleaseError)
-    {
+    public func runShell(
+        _ shell: PreparedShell, terminal: String, columns: Int, rows: Int, window: TerminalWindow? = nil,
+        descriptor: Int32
+    ) async throws(ReleaseError) {
         let request = TerminalRequest(command: shell.command, terminal: terminal, columns: columns, rows: rows)
         do {
-            try await ssh.relayTerminal(request, descriptor: descriptor)
+            try await ssh.relayTerminal(request, descriptor: descriptor, window: window)
         } catch {
             await discard(shell)
             throw self.error(.unreachable, "could not open a remote shell on a terminal of the host", error)

@@ -32,6 +32,8 @@ final class ForwardedConnection: SessionOperation, @unchecked Sendable {
 
     private let descriptor: Int32
     private let target: Target
+    /// A terminal's window size changes.
+    private let window: TerminalWindow?
     private var setup = Setup.opening
     private var channel: ChannelHandle?
     private var toRemote = Buffer()
@@ -66,12 +68,15 @@ final class ForwardedConnection: SessionOperation, @unchecked Sendable {
     init(descriptor: Int32, host: String, port: UInt16) {
         self.descriptor = descriptor
         self.target = .directTCPIP(host: host, port: port)
+        window = nil
     }
 
-    /// Relays `descriptor` (non-blocking; closed when the relay ends) to a terminal on the host.
-    init(descriptor: Int32, terminal: TerminalRequest) {
+    /// Relays `descriptor` (non-blocking; closed when the relay ends) to a terminal on the host, whose size follows
+    /// `window`.
+    init(descriptor: Int32, terminal: TerminalRequest, window: TerminalWindow?) {
         self.descriptor = descriptor
         self.target = .terminal(terminal)
+        self.window = window
     }
 
     private var isTerminal: Bool {
@@ -98,6 +103,14 @@ final class ForwardedConnection: SessionOperation, @unchecked Sendable {
             return finish(loop)
         }
         guard let channel, setup == .done else { return open(loop) }
+        if let size = window?.takePending() {
+            let rc = channel.resizePTY(columns: size.columns, rows: size.rows)
+            if rc == LibSSH2Code.wouldBlock {
+                window?.putBack(size)
+                return .wouldBlock
+            }
+            // A server that refuses a window change leaves the old size: nothing to end the shell over.
+        }
         var moved = 0
         var blocked = false
         while moved < Self.stepBudget {

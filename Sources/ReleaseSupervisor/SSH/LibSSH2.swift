@@ -179,6 +179,11 @@ struct ChannelHandle {
             raw, terminal, UInt32(terminal.utf8.count), nil, 0, Int32(columns), Int32(rows), 0, 0)
     }
 
+    /// Tells the server the PTY's new size (a window-change request, no reply awaited).
+    func resizePTY(columns: Int, rows: Int) -> Int32 {
+        libssh2_channel_request_pty_size_ex(raw, Int32(columns), Int32(rows), 0, 0)
+    }
+
     /// Delivers stderr as stdout (a PTY has one output stream; this keeps a stray extended packet from piling up).
     func mergeStandardError() {
         _ = libssh2_channel_handle_extended_data2(raw, LIBSSH2_CHANNEL_EXTENDED_DATA_MERGE)

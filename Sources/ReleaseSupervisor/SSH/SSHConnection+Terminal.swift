@@ -29,6 +29,46 @@ public struct TerminalRequest: Sendable, Equatable {
     }
 }
 
+/// A terminal's size as the operator's window changes: set from any thread, passed to the host's PTY by the relay on
+/// the session thread.
+public final class TerminalWindow: Sendable {
+    private struct State {
+        var pending: (columns: Int, rows: Int)?
+        var wake: (@Sendable () -> Void)?
+    }
+
+    private let state = Locked(State())
+
+    /// A window whose size has not changed yet.
+    public init() {}
+
+    /// Asks for the PTY to be `columns` × `rows` (kept within 1…1000); the latest size asked for wins.
+    public func resize(columns: Int, rows: Int) {
+        let wake = state.withLock { state in
+            state.pending = (max(1, min(columns, 1000)), max(1, min(rows, 1000)))
+            return state.wake
+        }
+        wake?()
+    }
+
+    /// The size asked for since the last call, if any (session thread).
+    func takePending() -> (columns: Int, rows: Int)? {
+        state.withLock { state in
+            defer { state.pending = nil }
+            return state.pending
+        }
+    }
+
+    /// Puts back a size the server could not take yet, unless a newer one came meanwhile (session thread).
+    func putBack(_ size: (columns: Int, rows: Int)) {
+        state.withLock { state in if state.pending == nil { state.pending = size } }
+    }
+
+    func attach(wake: @escaping @Sendable () -> Void) {
+        state.withLock { $0.wake = wake }
+    }
+}
+
 extension SSHConnection {
     /// Runs `request` on a PTY on the host and relays it with the local socket `descriptor` until either ends: the
     /// command exiting closes the socket's write side, the socket's peer closing closes the channel (the command gets
@@ -38,11 +78,17 @@ extension SSHConnection {
     /// The PTY's session channel is not counted against the connection's session slots: an operator's shell may last
     /// hours, and holding a slot that long would starve deploys; the control socket caps shells (`ControlLimits`).
     ///
-    /// - Parameter descriptor: a connected stream socket, taken over: made non-blocking and closed when the relay ends.
+    /// - Parameters:
+    ///   - descriptor: a connected stream socket, taken over: made non-blocking and closed when the relay ends.
+    ///   - window: where the operator's window size changes come from, if they are followed.
     /// - Throws: `SSHError` when the terminal could not be set up or the connection failed.
-    public func relayTerminal(_ request: TerminalRequest, descriptor: Int32) async throws(SSHError) {
+    public func relayTerminal(_ request: TerminalRequest, descriptor: Int32, window: TerminalWindow? = nil)
+        async throws(SSHError)
+    {
         _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
-        let relay = ForwardedConnection(descriptor: descriptor, terminal: request)
+        let relay = ForwardedConnection(descriptor: descriptor, terminal: request, window: window)
+        // The window holds no reference to the relay; waking the session thread is all it needs.
+        window?.attach { [weak self] in self?.wake() }
         let failure: SSHError? = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<SSHError?, Never>) in
                 // Set before the relay goes to the session thread, which alone touches it afterwards.

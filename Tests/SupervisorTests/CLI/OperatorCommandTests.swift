@@ -144,6 +144,18 @@ struct OperatorCommandTests {
             let screen = tmux.screen()
             return screen.contains(":service_app@") || screen.contains(":\"service_app@")
         }, "\(tmux.screen())")
+        // The window's size reaches the PTY, at the start and whenever it changes.
+        tmux.type(":io.columns()")
+        tmux.press("Enter")
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(200)) { tmux.screen().contains("{:ok, 200}") },
+            "\(tmux.screen())")
+        tmux.resize(columns: 150, rows: 50)
+        #expect(await eventually(timeout: .seconds(15), every: .seconds(1)) {
+            tmux.type(":io.columns()")
+            tmux.press("Enter")
+            try? await Task.sleep(for: .milliseconds(300))
+            return tmux.screen().contains("{:ok, 150}")
+        }, "\(tmux.screen())")
         // Ctrl-G, then q at the user switch prompt: ends the shell's own node, not the release.
         tmux.press("C-g")
         #expect(await eventually(timeout: .seconds(10), every: .milliseconds(100)) { tmux.screen().contains("-->") },
@@ -211,6 +223,11 @@ struct TmuxSession: Sendable {
 
     /// Presses a key by tmux's name for it (`Enter`, `C-g`).
     func press(_ key: String) { _ = try? runCommand("/usr/bin/tmux", ["-L", server, "send-keys", "-t", "shell", key]) }
+
+    /// Resizes the session's window, as a terminal emulator's window being resized does (SIGWINCH in the pane).
+    func resize(columns: Int, rows: Int) {
+        _ = try? runCommand("/usr/bin/tmux", ["-L", server, "resize-window", "-t", "shell", "-x", "\(columns)", "-y", "\(rows)"])
+    }
 
     /// The pane's text, with its scrollback.
     func screen() -> String {
