@@ -27,6 +27,15 @@ struct OperatorCommandTests {
             try await offload { try runCommand(controlnodeExecutable(), arguments + ["--socket", socket]) }
         }
 
+        // Requests naming what is not supervised say so, with exit 1.
+        for arguments in [
+            ["eval", "other_app", "1"], ["logs", "other_app"], ["remote", "service_app", "--host", "nowhere"],
+        ] {
+            let refused = try await cli(arguments)
+            #expect(refused.status == 1, "\(arguments): \(refused.output)")
+            #expect(refused.output.contains("no release other_app") || refused.output.contains("name a supervised release"),
+                "\(arguments): \(refused.output)")
+        }
         try await evaluations(cli, daemon: daemon)
         try await logs(cli, fixture: fixture, socket: socket, directory: directory)
         try await remoteShell(fixture: fixture, socket: socket)
