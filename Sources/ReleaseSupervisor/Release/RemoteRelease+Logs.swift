@@ -25,7 +25,8 @@ extension RemoteRelease {
     }
 
     /// The poll as a shell script: the newest `erlang.log.N` by modification time and its size, the size of the file
-    /// read, then the bytes asked for. Every name and number in it is quoted or an integer the follower computed.
+    /// read, then the bytes asked for (a tail reaches into the file before the newest, which may have just begun).
+    /// Every name and number in it is quoted or an integer the follower computed.
     static func logPollScript(_ poll: LogPoll, in directory: String) -> String {
         let header = """
             cd \(ShellQuote.quote(directory)) 2>/dev/null || { echo 'controlnode-log - 0 -1'; exit 0; }
@@ -38,7 +39,11 @@ extension RemoteRelease {
             return header + """
 
                 printf 'controlnode-log %s %s %s\\n' "$newest" "$newest_size" "$newest_size"
-                head -c "$newest_size" "$newest" | tail -n \(max(0, lines)) | tail -c \(max(0, limit))
+                previous=$(ls -t erlang.log.* 2>/dev/null | sed -n 2p)
+                {
+                  if [ -n "$previous" ] && [ \(max(0, lines)) -gt 0 ]; then tail -n \(max(0, lines)) "$previous"; fi
+                  head -c "$newest_size" "$newest"
+                } | tail -n \(max(0, lines)) | tail -c \(max(0, limit))
                 exit 0
                 """
         case .read(let file, let offset, let limit):

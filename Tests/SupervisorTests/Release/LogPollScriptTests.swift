@@ -25,6 +25,9 @@ struct LogPollScriptTests {
 
         let tail = try #require(try poll(.tail(lines: 1, limit: 100), in: directory.path))
         #expect(tail == LogPollReply(newest: "erlang.log.2", newestSize: 10, fileSize: 10, bytes: Array("five\n".utf8)))
+        // A tail reaches back into the file before the newest.
+        let across = try #require(try poll(.tail(lines: 3, limit: 100), in: directory.path))
+        #expect(String(decoding: across.bytes, as: UTF8.self) == "three\nfour\nfive\n")
         let cut = try #require(try poll(.tail(lines: 2, limit: 3), in: directory.path))
         #expect(String(decoding: cut.bytes, as: UTF8.self) == "ve\n")
 
