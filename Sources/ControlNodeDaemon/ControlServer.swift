@@ -171,7 +171,8 @@ final class ControlServer: Sendable {
         }
         let requester = Requester(
             uid: credentials.uid, user: getpwuid(credentials.uid).map { String(cString: $0.pointee.pw_name) })
-        if case .terminated = accepted.yield(Caller(connection: connection, requester: requester, uid: credentials.uid, descriptor: client)) {
+        let caller = Caller(connection: connection, requester: requester, uid: credentials.uid, descriptor: client)
+        if case .terminated = accepted.yield(caller) {
             admission.leave(.client)  // closing: the connection is dropped with the caller
         }
     }

@@ -40,7 +40,7 @@ struct Logs: ParsableCommand {
 /// `controlnode eval RELEASE [--host H] [--erlang] [--timeout S] EXPRESSION`.
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Evaluate an Elixir (or, with --erlang, Erlang) expression on the release's node and print the result.",
+        abstract: "Evaluate an Elixir (or, with --erlang, Erlang) expression on the release's node; print the result.",
         discussion: """
             The result is printed as the node inspects it (Elixir inspect/2, Erlang ~tp), at most 64 KiB. An exception \
             or a syntax error is printed with exit status 1. The expression runs in a process of its own on the node, \
@@ -61,7 +61,9 @@ struct Eval: ParsableCommand {
                 command: "eval", release: release, host: host, expression: expression, erlang: erlang,
                 timeout: timeout))
         guard response.ok else {
-            standardError(response.error.map { $0.hasPrefix("**") ? $0 : "controlnode: \($0)" } ?? "controlnode: failed")
+            // Elixir's exceptions print as `** (RuntimeError) …`: shown as the node formats them.
+            let error = response.error ?? "failed"
+            standardError(error.hasPrefix("**") ? error : "controlnode: \(error)")
             throw ExitCode(1)
         }
         line(response.message ?? "")

@@ -20,7 +20,9 @@ extension Supervisor {
         let polls = Task {
             await withDiscardingTaskGroup { group in
                 for (key, actor) in selected {
-                    group.addTask { await Self.readLog(of: actor, host: key.host, lines: lines, follow: follow, into: sink) }
+                    group.addTask {
+                        await Self.readLog(of: actor, host: key.host, lines: lines, follow: follow, into: sink)
+                    }
                 }
             }
             sink.finish()
@@ -76,7 +78,8 @@ extension Supervisor {
         guard selected.count == 1 else {
             return ControlResponse(
                 ok: false,
-                error: "\(key.release) runs on \(selected.map(\.key.host).joined(separator: ", ")): name one with --host")
+                error: "\(key.release) runs on \(selected.map(\.key.host).joined(separator: ", ")): "
+                    + "name one with --host")
         }
         let seconds = max(1, min(request.timeout ?? 30, 3600))
         let language: RemoteEvaluation.Language = request.erlang == true ? .erlang : .elixir
@@ -130,15 +133,16 @@ extension Supervisor {
             }
             await self.forgetShell(id)
             logger.notice(
-                "remote shell closed", metadata: ["event": "remote_shell_closed", "release": "\(release)", "host": "\(host)"])
+                "remote shell closed",
+                metadata: ["event": "remote_shell_closed", "release": "\(release)", "host": "\(host)"])
         })
     }
 
     /// Runs `shell` relayed with the caller's connection (`descriptor`, closed here); when it cannot start, the caller
     /// is told why on its terminal.
     private static func relay(
-        _ shell: PreparedShell, of actor: ReleaseActor, terminal: String, columns: Int, rows: Int, window: TerminalWindow,
-        descriptor: Int32
+        _ shell: PreparedShell, of actor: ReleaseActor, terminal: String, columns: Int, rows: Int,
+        window: TerminalWindow, descriptor: Int32
     ) async {
         // The relay takes a copy; this one stays to tell the caller why a shell could not start.
         let relayed = fcntl(descriptor, F_DUPFD_CLOEXEC, 0)
@@ -158,7 +162,8 @@ extension Supervisor {
 
     /// `remote-resize`: passes a new window size to an open remote shell's PTY.
     func resizeShell(_ request: ControlRequest) -> ControlResponse {
-        guard let id = request.shell, let window = shells[id], let columns = request.columns, let rows = request.rows else {
+        guard let id = request.shell, let window = shells[id], let columns = request.columns, let rows = request.rows
+        else {
             return ControlResponse(ok: false, error: "no such remote shell (it has ended)")
         }
         window.resize(columns: columns, rows: rows)

@@ -21,7 +21,8 @@ extension ReleaseActor {
     ) async throws(ReleaseError) -> RemoteEvaluation.Outcome {
         let connection = try connectedNode()
         do {
-            return try await RemoteEvaluation.evaluate(expression, language: language, timeout: timeout, over: connection)
+            return try await RemoteEvaluation.evaluate(
+                expression, language: language, timeout: timeout, over: connection)
         } catch {
             if error.code == .rpcTimedOut {
                 throw ReleaseError(

@@ -97,18 +97,19 @@ public enum RemoteEvaluation {
     ) async throws(DistributionError) -> Outcome {
         let scanned = try await connection.rpc("erl_scan", "string", [.charlist(wrapper)], timeout: .seconds(10))
         guard let tokens = scanned.tupleElements, tokens.count == 3, tokens[0] == "ok" else {
-            throw DistributionError(.badRPC, node: connection.peer.description, "erl_scan:string/1 of the eval wrapper",
-                reason: scanned)
+            throw DistributionError(
+                .badRPC, node: connection.peer.description, "erl_scan:string/1 of the eval wrapper", reason: scanned)
         }
         let parsed = try await connection.rpc("erl_parse", "parse_exprs", [tokens[1]], timeout: .seconds(10))
         guard let exprs = parsed.tupleElements, exprs.count == 2, exprs[0] == "ok" else {
-            throw DistributionError(.badRPC, node: connection.peer.description, "erl_parse:parse_exprs/1 of the eval wrapper",
-                reason: parsed)
+            throw DistributionError(
+                .badRPC, node: connection.peer.description, "erl_parse:parse_exprs/1 of the eval wrapper", reason: parsed)
         }
-        let milliseconds = max(1, Int(timeout.components.seconds) * 1000 + Int(timeout.components.attoseconds / 1_000_000_000_000_000))
+        let milliseconds = max(1, Int(timeout / .milliseconds(1)))
         // An orddict, sorted by name.
         let bindings: Term = .list([
-            .tuple("L", .atom(Atom(language.rawValue))), .tuple("S", .binary(expression)), .tuple("T", .integer(milliseconds)),
+            .tuple("L", .atom(Atom(language.rawValue))), .tuple("S", .binary(expression)),
+            .tuple("T", .integer(milliseconds)),
         ])
         let reply = try await connection.rpc(
             "erl_eval", "exprs", [exprs[1], bindings], timeout: timeout + .seconds(5))

@@ -52,7 +52,9 @@ extension RemoteRelease {
                 f=\(ShellQuote.quote(file))
                 if [ -f "$f" ]; then size=$(($(wc -c < "$f"))); else size=-1; fi
                 printf 'controlnode-log %s %s %s\\n' "$newest" "$newest_size" "$size"
-                if [ "$size" -gt \(max(0, offset)) ]; then tail -c +\(max(0, offset) + 1) "$f" | head -c \(max(0, limit)); fi
+                if [ "$size" -gt \(max(0, offset)) ]; then
+                  tail -c +\(max(0, offset) + 1) "$f" | head -c \(max(0, limit))
+                fi
                 exit 0
                 """
         }

@@ -19,8 +19,9 @@ public struct TerminalRequest: Sendable, Equatable {
     /// size kept within 1…1000.
     public init(command: String, terminal: String, columns: Int, rows: Int) {
         self.command = command
-        let allowed = terminal.unicodeScalars.filter {
-            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || ".+-_".unicodeScalars.contains($0)
+        let allowed = terminal.unicodeScalars.filter { scalar in
+            ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
+                || ".+-_".unicodeScalars.contains(scalar)
         }
         let type = String(String.UnicodeScalarView(allowed.prefix(64)))
         self.terminal = type.isEmpty ? "xterm" : type
