@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(libssh2-1-dev libsystemd-dev libsqlite3-dev sqlite3 zlib1g-dev pkg-config openssh-server openssh-client erlang-nox erlang-dev
     elixir iproute2 util-linux procps systemd systemd-container debootstrap python3
-    tcsh fish zsh
+    tcsh fish zsh tmux
     prometheus curl  # the metrics test's Prometheus server and promtool; the benchmarks' scrapes
     dpkg-dev binutils lintian)  # scripts/build-deb.sh: dpkg-shlibdeps, dpkg-gencontrol, strip and lintian
 missing=()

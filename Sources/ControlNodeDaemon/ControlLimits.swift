@@ -16,7 +16,7 @@ enum ControlLimits {
     static let sendTimeout: Duration = .seconds(10)
     /// Connections served at once, held tunnels and followed rollouts included.
     static let clients = 64
-    /// Tunnels held open at once; fewer than `clients`, so tunnels alone cannot lock other requests out.
+    /// Tunnels and remote shells held open at once; fewer than `clients`, so they alone cannot lock other requests out.
     static let tunnels = 16
 
     /// `5 s`: a limit as the control socket's messages and logs say it.
@@ -47,8 +47,8 @@ final class ControlAdmission: Sendable {
                     + "`controlnode tunnel` and each followed deploy or rollback holds one: end those not needed, or "
                     + "deploy with --detach)"
             case .tunnel:
-                "too many tunnels: \(limit) are open, the daemon's limit; end a `controlnode tunnel` that is no longer "
-                    + "needed and retry"
+                "too many tunnels: \(limit) are open, the daemon's limit (remote shells count too); end a "
+                    + "`controlnode tunnel` or `controlnode remote` that is no longer needed and retry"
             }
         }
     }

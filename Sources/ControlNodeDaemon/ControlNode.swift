@@ -9,7 +9,7 @@ struct ControlNode: AsyncParsableCommand {
         version: "controlnode \(version)",
         subcommands: [
             Run.self, Status.self, Deploy.self, Rollback.self, RolloutCommand.self, History.self, Start.self, Stop.self,
-            Restart.self, Reload.self, TunnelCommand.self,
+            Restart.self, Reload.self, TunnelCommand.self, Logs.self, Eval.self, RemoteCommand.self,
             CheckConfig.self, RegistryCommand.self, Probe.self,
             Events.self,
         ]

@@ -19,19 +19,36 @@ struct ControlRequest: Codable, Sendable {
     var detach: Bool?
     /// `history`: at most this many records; `events`: at most this many earlier events.
     var limit: Int?
-    /// `events`: keep the connection and send each new event as it happens.
+    /// `logs`: the last this many lines first. `logs` and `events`: with `follow`, then each new line or event as it
+    /// happens, until the caller goes.
+    var lines: Int?
     var follow: Bool?
     /// `events`: the events of the last this many seconds, from the store too.
     var since: Int64?
+    /// `eval`: the expression, Erlang rather than Elixir, and the seconds it may take.
+    var expression: String?
+    var erlang: Bool?
+    var timeout: Int?
+    /// `remote`: the caller's terminal type and size; `remote-resize`: the shell (`ControlResponse.shell`) and its
+    /// new size.
+    var terminal: String?
+    var columns: Int?
+    var rows: Int?
+    var shell: String?
 
-    /// Whether the request changes anything (these are logged with the caller's uid).
-    var isMutating: Bool { !["status", "history", "rollout-status", "events"].contains(command) }
+    /// Whether the request changes anything (these are logged with the caller's uid). `eval` and `remote` can change
+    /// anything on the node, so they are.
+    var isMutating: Bool {
+        !["status", "history", "rollout-status", "events", "logs", "remote-resize"].contains(command)
+    }
 
-    /// Whether the answer holds the connection open until the caller closes it (a tunnel; `ControlLimits.tunnels`).
-    var holdsConnection: Bool { command == "tunnel" }
+    /// Whether the answer holds the connection open until the caller closes it (a tunnel, a remote shell;
+    /// `ControlLimits.tunnels`).
+    var holdsConnection: Bool { command == "tunnel" || command == "remote" }
 
     enum CodingKeys: String, CodingKey {
-        case command, release, host, version, replace, hosts, canary, force, detach, limit, follow, since
+        case command, release, host, version, replace, hosts, canary, force, detach, limit, since
+        case lines, follow, expression, erlang, timeout, terminal, columns, rows, shell
         case maxParallel = "max_parallel"
     }
 }
@@ -66,6 +83,11 @@ struct ControlResponse: Codable, Sendable {
     var events: [EventRow]?
     /// `events --follow`: one new event.
     var event: EventRow?
+    /// `logs`: one line of a host's log (control characters escaped), and the host.
+    var line: String?
+    var host: String?
+    /// `remote`: the shell's id, which `remote-resize` names to pass on a new window size.
+    var shell: String?
 }
 
 /// One (release, host) in `controlnode status --json`.

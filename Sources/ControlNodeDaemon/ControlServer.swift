@@ -23,6 +23,8 @@ final class ControlServer: Sendable {
         var requester: Requester
         /// Its uid, for the log.
         var uid: UInt32
+        /// The connection's socket, owned by `connection`: a relay gets a duplicate of it.
+        var descriptor: Int32
     }
 
     private let listener: Int32
@@ -169,7 +171,8 @@ final class ControlServer: Sendable {
         }
         let requester = Requester(
             uid: credentials.uid, user: getpwuid(credentials.uid).map { String(cString: $0.pointee.pw_name) })
-        if case .terminated = accepted.yield(Caller(connection: connection, requester: requester, uid: credentials.uid)) {
+        let caller = Caller(connection: connection, requester: requester, uid: credentials.uid, descriptor: client)
+        if case .terminated = accepted.yield(caller) {
             admission.leave(.client)  // closing: the connection is dropped with the caller
         }
     }
@@ -241,6 +244,11 @@ final class ControlServer: Sendable {
             }
         } else if delivery == .sent, let lines = answer.lines {
             delivery = await stream(lines, to: connection)
+        } else if let relay = answer.relay {
+            // A remote shell: the connection's bytes are the terminal's from here on, until either end closes. A
+            // caller already gone gets none, but what was prepared for it is released.
+            let copy = delivery == .sent ? fcntl(caller.descriptor, F_DUPFD_CLOEXEC, 0) : -1
+            await relay(copy >= 0 ? copy : nil)
         } else if delivery == .sent, answer.heldUntilClosed != nil {
             // A tunnel lasts as long as the caller keeps the connection.
             await connection.waitForEnd()
@@ -294,6 +302,10 @@ struct ControlAnswer: Sendable {
     var updates: AsyncStream<RolloutUpdate>?
     /// Lines after `response`, sent until the stream ends or the caller goes (the stream is then cancelled).
     var lines: AsyncStream<ControlResponse>?
+    /// Takes the connection over after `response` (a remote shell): given a duplicate of its socket, which it owns
+    /// and closes, it returns once the relay has ended; the connection is then closed. Given nil when the response
+    /// could not be delivered, it only releases what the request prepared.
+    var relay: (@Sendable (Int32?) async -> Void)?
 
     init(_ response: ControlResponse, heldUntilClosed: (@Sendable () async -> Void)? = nil) {
         self.response = response
@@ -304,6 +316,12 @@ struct ControlAnswer: Sendable {
     init(_ response: ControlResponse, streaming lines: AsyncStream<ControlResponse>) {
         self.response = response
         self.lines = lines
+    }
+
+    /// `response`, then the connection handed to `relay` (raw bytes both ways) until it returns.
+    init(_ response: ControlResponse, relay: @escaping @Sendable (Int32?) async -> Void) {
+        self.response = response
+        self.relay = relay
     }
 
     /// `response`, then a line for each update of a rollout until it ends.

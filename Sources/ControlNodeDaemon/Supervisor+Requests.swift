@@ -11,6 +11,10 @@ extension Supervisor {
         case "rollout-promote", "rollout-abort": return ControlAnswer(await steer(request))
         case "history": return ControlAnswer(await history(request))
         case "events": return await events(request)
+        case "logs": return logs(request)
+        case "eval": return ControlAnswer(await evaluate(request))
+        case "remote": return await openShell(request)
+        case "remote-resize": return ControlAnswer(resizeShell(request))
         default: return ControlAnswer(await handle(request, from: requester))
         }
     }

@@ -26,6 +26,8 @@ actor Supervisor {
     private let notifications = DispatchQueue(label: "controlnode.sd-notify")
     private let pool: SSHConnectionPool
     var supervising: [ReleaseHost: (actor: ReleaseActor, task: Task<Void, Never>)] = [:]
+    /// The remote shells open, by the id `remote-resize` names them with.
+    var shells: [String: TerminalWindow] = [:]
     private var statuses: [ReleaseHost: ReleaseState.Status] = [:]
     private var initialized: Set<ReleaseHost> = []
     private var ready = false

@@ -104,11 +104,13 @@ public struct RemoteRelease: Sendable {
     ///
     /// `HOME` is the base path, where the node finds `.erlang.cookie`; `RELEASE_PROG` keeps the name the
     /// release's own scripts would give.
-    func startEnvironment() throws(ReleaseError) -> [UInt8] {
+    ///
+    /// Without `cookie` (a remote shell's environment), `RELEASE_COOKIE` is left out: the node's scripts read the
+    /// cookie from the files instead.
+    func startEnvironment(cookie withCookie: Bool = true) throws(ReleaseError) -> [UInt8] {
         let cookie = String(decoding: release.cookie.secretBytes, as: UTF8.self)
-        var variables = [
-            ("RELEASE_COOKIE", cookie), ("HOME", release.basePath), ("RELEASE_PROG", release.name),
-        ]
+        var variables = withCookie ? [("RELEASE_COOKIE", cookie)] : []
+        variables += [("HOME", release.basePath), ("RELEASE_PROG", release.name)]
         variables += release.environment.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value) }
         var bytes: [UInt8] = []
         for (name, value) in variables {

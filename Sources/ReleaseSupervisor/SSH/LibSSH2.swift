@@ -173,6 +173,22 @@ struct ChannelHandle {
         libssh2_channel_write_ex(raw, 0, buffer.baseAddress?.assumingMemoryBound(to: CChar.self), buffer.count)
     }
 
+    /// Asks for a PTY of `terminal` type (`TERM`) and size, with the server's default terminal modes.
+    func requestPTY(terminal: String, columns: Int, rows: Int) -> Int32 {
+        libssh2_channel_request_pty_ex(
+            raw, terminal, UInt32(terminal.utf8.count), nil, 0, Int32(columns), Int32(rows), 0, 0)
+    }
+
+    /// Tells the server the PTY's new size (a window-change request, no reply awaited).
+    func resizePTY(columns: Int, rows: Int) -> Int32 {
+        libssh2_channel_request_pty_size_ex(raw, Int32(columns), Int32(rows), 0, 0)
+    }
+
+    /// Delivers stderr as stdout (a PTY has one output stream; this keeps a stray extended packet from piling up).
+    func mergeStandardError() {
+        _ = libssh2_channel_handle_extended_data2(raw, LIBSSH2_CHANNEL_EXTENDED_DATA_MERGE)
+    }
+
     func sendEOF() -> Int32 { libssh2_channel_send_eof(raw) }
     var receivedEOF: Bool { libssh2_channel_eof(raw) == 1 }
     /// Whether stdout data for this channel waits in libssh2's packet queue (no socket read).
