@@ -45,6 +45,17 @@ struct SystemdMachineTests {
         #expect(rows?.first?["version"] as? String == "0.1.0")
         let releasePid = try #require(rows?.first?["os_pid"] as? Int, "\(status.output)")
 
+        // /metrics under the unit's sandbox and system-call filter (SwiftNIO's event loop), read with bash's /dev/tcp:
+        // the release up, and the node's own figures once it has been asked.
+        var scrape = ""
+        let scraped = await eventually(timeout: .seconds(20), every: .milliseconds(500)) {
+            scrape = (try? await machine.run(
+                #"exec 3<>/dev/tcp/127.0.0.1/9568 && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3 && cat <&3"#))?.output ?? ""
+            return scrape.contains("controlnode_node_processes{")
+        }
+        #expect(scraped, "\(scrape)")
+        #expect(scrape.contains(#"controlnode_release_up{release="service_app",host="box"} 1"#), "\(scrape)")
+
         // accept-new under ProtectSystem=strict: /etc is read-only, so the key went to the state directory,
         // written by the daemon's user; the pinned file is as it was.
         let learned = try await machine.run(
@@ -168,6 +179,8 @@ struct SystemdMachineTests {
             host_key_policy = "accept-new"
             keepalive_interval = "2s"
             tick_timeout = "5s"
+            metrics_listen = "127.0.0.1:9568"
+            node_metrics_interval = "1s"
 
             [hosts.box]
             address = "127.0.0.1"
