@@ -50,7 +50,7 @@ struct SystemdMachineTests {
         var scrape = ""
         let scraped = await eventually(timeout: .seconds(20), every: .milliseconds(500)) {
             scrape = (try? await machine.run(
-                #"exec 3<>/dev/tcp/127.0.0.1/9568 && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3 && cat <&3"#))?.output ?? ""
+                #"bash -c 'exec 3<>/dev/tcp/127.0.0.1/9568 && printf "GET /metrics HTTP/1.0\r\n\r\n" >&3 && cat <&3'"#))?.output ?? ""
             return scrape.contains("controlnode_node_processes{")
         }
         #expect(scraped, "\(scrape)")
