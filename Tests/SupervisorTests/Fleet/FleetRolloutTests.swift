@@ -31,6 +31,19 @@ struct FleetRolloutTests {
         defer { daemon.stop() }
         #expect(initial.allSatisfy { $0["desired_version"] as? String == "0.1.0" && $0["drift"] as? Bool == false })
 
+        // controlnode logs over four test hosts: each host's own run_erl log, every line prefixed with its host;
+        // with --host, that host's lines alone and unprefixed.
+        let logs = try await hosts.cli(["logs", "service_app", "-n", "5"])
+        #expect(logs.status == 0, "\(logs.output)")
+        let lines = logs.output.split(separator: "\n")
+        for number in 1...4 {
+            #expect(lines.contains { $0.hasPrefix("host\(number): ") }, "no line of host\(number): \(logs.output)")
+        }
+        #expect(lines.allSatisfy { $0.range(of: #"^host[1-4]: "#, options: .regularExpression) != nil }, "\(logs.output)")
+        let one = try await hosts.cli(["logs", "service_app", "--host", "host2", "-n", "5"])
+        #expect(one.status == 0 && !one.output.isEmpty, "\(one.output)")
+        #expect(!one.output.contains("host1: ") && !one.output.hasPrefix("host2: "), "\(one.output)")
+
         // max_parallel 1: never more than one host down; a second deploy and a per-host request meanwhile are busy.
         let sampler = DowntimeSampler(hosts)
         await sampler.start()

@@ -3,21 +3,32 @@ import Testing
 
 @Suite("the node's figures")
 struct NodeStatsTests {
-    /// `{value, {…}, []}` as `erl_eval:exprs/2` answers the query.
+    static let fixed = NodeStats.Fixed(
+        processesLimit: 262_144, atomsLimit: 1_048_576, portsLimit: 65_536, startTime: -576_460_120_000_000_000,
+        perSecond: 1_000_000_000)
+
+    /// `{value, {…}, []}` as `erl_eval:exprs/2` answers the interval's query.
     static func answer(memory: Term = [.tuple("total", 40_000_000), .tuple("atom", 500_000)]) -> Term {
         .tuple(
             "value",
-            .tuple([
-                .integer(75), .integer(262_144), .integer(12_000), .integer(1_048_576), .integer(9), .integer(65_536),
-                memory, .integer(2), .integer(-576_460_000_000_000_000), .integer(-576_460_120_000_000_000),
-                .integer(1_000_000_000),
-            ]),
+            .tuple([.integer(75), .integer(12_000), .integer(9), memory, .integer(2), .integer(-576_460_000_000_000_000)]),
             [])
     }
 
-    @Test("the answer of erl_eval gives every figure, the uptime from monotonic time and start time")
+    @Test("the limits and start time, asked once per connection, read from their answer")
+    func fixedParses() throws {
+        let answer: Term = .tuple(
+            "value",
+            .tuple([.integer(262_144), .integer(1_048_576), .integer(65_536), .integer(-576_460_120_000_000_000),
+                .integer(1_000_000_000)]),
+            [])
+        #expect(NodeStats.Fixed(evaluated: answer) == Self.fixed)
+        #expect(NodeStats.Fixed(evaluated: .tuple("value", .tuple(1, 2), [])) == nil)
+    }
+
+    @Test("each interval's answer gives the counts, the memory, the run queue and the uptime from the start time")
     func parses() throws {
-        let stats = try #require(NodeStats(evaluated: Self.answer()))
+        let stats = try #require(NodeStats(evaluated: Self.answer(), fixed: Self.fixed))
         #expect(stats.processes == 75 && stats.processesLimit == 262_144)
         #expect(stats.atoms == 12_000 && stats.atomsLimit == 1_048_576)
         #expect(stats.ports == 9 && stats.portsLimit == 65_536)
@@ -31,23 +42,27 @@ struct NodeStatsTests {
         NodeStatsTests.answer(memory: [.tuple("total", "many")]), NodeStatsTests.answer(memory: "none"),
     ])
     func refuses(answer: Term) {
-        #expect(NodeStats(evaluated: answer) == nil)
+        #expect(NodeStats(evaluated: answer, fixed: Self.fixed) == nil)
     }
 
-    @Test("the query is one erl_eval:exprs call on a tuple of eleven remote calls, with no bindings")
-    func query() throws {
-        #expect(NodeStats.query.count == 2)
-        #expect(NodeStats.query[1] == [])
-        guard case .list(let expressions) = NodeStats.query[0], case .tuple(let tuple) = try #require(expressions.first),
+    @Test("each query is one erl_eval:exprs call on a tuple of remote calls, with no bindings", arguments: [
+        (NodeStats.query, 6), (NodeStats.fixedQuery, 5),
+    ])
+    func query(arguments: [Term], calls expected: Int) throws {
+        #expect(arguments.count == 2)
+        #expect(arguments[1] == [])
+        guard case .list(let expressions) = arguments[0], case .tuple(let tuple) = try #require(expressions.first),
             case .list(let calls) = tuple[2]
         else {
-            Issue.record("unexpected query \(NodeStats.query)")
+            Issue.record("unexpected query \(arguments)")
             return
         }
-        #expect(tuple[0] == "tuple" && calls.count == 11)
+        #expect(tuple[0] == "tuple" && calls.count == expected)
         for call in calls {
             guard case .tuple(let parts) = call else { continue }
             #expect(parts[0] == "call")
         }
+        // Small, since it travels every interval over SSH to every node.
+        #expect(try TermEncoder().encode(.list(arguments)).count < 700)
     }
 }
