@@ -2,49 +2,6 @@ import ArgumentParser
 import FoundationEssentials
 import ReleaseSupervisor
 
-/// One event of `controlnode events --json` (one object per line).
-struct EventRow: Codable, Sendable {
-    var time: String
-    var release: String
-    var host: String?
-    var kind: String
-    var reason: String
-    var version: String?
-    var rollout: Int64?
-
-    init(_ record: EventRecord) {
-        time = "\(record.time)"
-        release = record.release
-        host = record.host
-        kind = record.kind
-        reason = record.reason
-        version = record.version
-        rollout = record.rollout
-    }
-
-    /// Absent values are written as null, as in `status --json`.
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(time, forKey: .time)
-        try container.encode(release, forKey: .release)
-        try container.encode(host, forKey: .host)
-        try container.encode(kind, forKey: .kind)
-        try container.encode(reason, forKey: .reason)
-        try container.encode(version, forKey: .version)
-        try container.encode(rollout, forKey: .rollout)
-    }
-
-    /// `2026-12-01T14:03:11Z  ledger  web1  nodedown       node down: connection closed` (`-` for a rollout's
-    /// own); the kind is padded so that most reasons line up.
-    var text: String {
-        let padded = kind.count < Self.kindWidth ? kind + String(repeating: " ", count: Self.kindWidth - kind.count) : kind
-        return [time, release, host ?? "-", padded, DisplayText.sanitized(reason)].joined(separator: "  ")
-    }
-
-    /// The width of the longest release event kind (`health_failed`).
-    private static let kindWidth = 13
-}
-
 /// `controlnode events [RELEASE] [--host H] [--since DURATION] [--limit N] [--follow] [--json]`.
 struct Events: ParsableCommand {
     static let configuration = CommandConfiguration(

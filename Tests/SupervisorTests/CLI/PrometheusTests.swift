@@ -126,7 +126,17 @@ enum HTTPExchange {
 
     static func send(_ request: String, port: UInt16) async throws -> String {
         let stream = try await TCPStream.connect(host: "127.0.0.1", port: port)
-        defer { Task { await stream.close() } }
+        do {
+            let reply = try await exchange(request, over: stream)
+            await stream.close()
+            return reply
+        } catch {
+            await stream.close()
+            throw error
+        }
+    }
+
+    private static func exchange(_ request: String, over stream: TCPStream) async throws -> String {
         try await stream.write(Array(request.utf8))
         var reply: [UInt8] = []
         while true {
