@@ -5,7 +5,8 @@ packages=(libssh2-1-dev libsystemd-dev libsqlite3-dev sqlite3 zlib1g-dev pkg-con
     elixir iproute2 util-linux procps systemd systemd-container debootstrap python3
     tcsh fish zsh tmux
     prometheus curl  # the metrics test's Prometheus server and promtool; the benchmarks' scrapes
-    dpkg-dev binutils lintian)  # scripts/build-deb.sh: dpkg-shlibdeps, dpkg-gencontrol, strip and lintian
+    dpkg-dev binutils lintian  # scripts/build-deb.sh: dpkg-shlibdeps, dpkg-gencontrol, strip and lintian
+    gdb)  # scripts/watch-tests.sh: the stacks of a hung test
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -15,7 +15,7 @@ if grep -E "warning:" "$log" | grep -v "^warning: 'controlnode'" > /dev/null; th
     exit 1
 fi
 # Serial: the tests start real servers and measure detection times; parallel runs on small machines
-# would turn CPU contention into false failures.
-swift test --skip-build --no-parallel
+# would turn CPU contention into false failures. A hung test ends the run with its stacks (watch-tests.sh).
+scripts/watch-tests.sh swift test --skip-build --no-parallel
 # Then each fuzz target for 30 s (FUZZING.md): a crash, trap or hang it finds fails the run.
 for target in $(scripts/fuzz.sh --list); do scripts/fuzz.sh "$target" 30; done

@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// The one owner of a connection's libssh2 session: a thread running a poll loop over the session socket,
-/// a wake-up eventfd and the local sockets of its forwards. Everything that touches a libssh2 handle of the
+/// a wake-up pipe and the local sockets of its forwards. Everything that touches a libssh2 handle of the
 /// connection runs here, as `SessionOperation` steps.
 ///
 /// libssh2 rules this loop keeps: after `LIBSSH2_ERROR_EAGAIN` with the outbound direction blocked, the same
@@ -336,12 +336,17 @@ final class SessionLoop: @unchecked Sendable {
                     + "\(settings.keepaliveMaxMissed) missed); the host or the network is down"))
         }
         if silence >= intervalNanoseconds && probe == nil {
-            let newProbe = KeepaliveProbe { [weak self] in self?.probe = nil }
-            probe = newProbe
-            operations.append(newProbe)
+            startProbe()
             return .probeStarted
         }
         return .alive
+    }
+
+    /// Sends a probe the server must answer; reading the answer is what surfaces a dead connection.
+    private func startProbe() {
+        let newProbe = KeepaliveProbe { [weak self] in self?.probe = nil }
+        probe = newProbe
+        operations.append(newProbe)
     }
 
     private func timeoutMilliseconds() -> Int32 {
@@ -355,6 +360,9 @@ final class SessionLoop: @unchecked Sendable {
         return Int32(clamping: (remaining + 999_999) / 1_000_000)
     }
 
+    /// Linux's POLLRDHUP (the peer shut its side down), which Glibc's module leaves out: it needs _GNU_SOURCE.
+    private static let peerHangup: Int32 = 0x2000
+
     private func waitForEvents(outcome: Outcome, timeout: Int32) {
         var inbound = probe != nil
         var outbound = false
@@ -363,7 +371,9 @@ final class SessionLoop: @unchecked Sendable {
             outbound = wantsOut
         }
         var descriptors = [pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0)]
-        let socketEvents = (inbound ? POLLIN : 0) | (outbound ? POLLOUT : 0)
+        // Idle, the socket is watched only for the server hanging up (sshd killed, the host rebooted), which
+        // starts a probe at once instead of at the next keepalive: reading is left to the operations.
+        let socketEvents = (inbound ? POLLIN : Self.peerHangup) | (outbound ? POLLOUT : 0)
         descriptors.append(pollfd(fd: socket, events: Int16(socketEvents), revents: 0))
         if pinned == nil {
             for operation in operations {
@@ -371,6 +381,7 @@ final class SessionLoop: @unchecked Sendable {
             }
         }
         _ = try? systemCall("poll") { poll(&descriptors, nfds_t(descriptors.count), timeout) }
+        if descriptors[1].revents & Int16(Self.peerHangup | POLLHUP | POLLERR) != 0 && probe == nil { startProbe() }
         if descriptors[0].revents & Int16(POLLIN) != 0 {
             var drain = [UInt8](repeating: 0, count: 256)
             while Glibc.read(wakePipe.read, &drain, drain.count) == drain.count {}

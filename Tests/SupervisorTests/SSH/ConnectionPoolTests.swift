@@ -17,9 +17,9 @@ struct ConnectionPoolTests {
         }
         #expect(connections.count == 1)
         let first = try await pool.connection(for: settings)
-        let sessionChildren = descendants(of: server.sshd!.pid)
-        for pid in sessionChildren { kill(pid, SIGKILL) }
-        _ = await first.ended()
+        #expect(await server.killSessions())
+        // The server hanging up is noticed at once, not at the next keepalive (5 s away).
+        try #require(await eventually(timeout: .seconds(3)) { first.endReason != nil })
         let second = try await pool.connection(for: settings)
         #expect(second !== first)
         #expect(try await second.execute("true").succeeded)

@@ -93,7 +93,7 @@ struct ForwardTests {
         async let first = connection.ended()
         async let second = connection.ended()
         let started = ContinuousClock.now
-        for pid in descendants(of: server.sshd!.pid) { kill(pid, SIGKILL) }
+        #expect(await server.killSessions())
         let (a, b) = await (first, second)
         #expect(a.code == .connectionLost)
         #expect(b.code == .connectionLost)
@@ -126,18 +126,6 @@ struct ForwardTests {
         #expect(elapsed < .seconds(4))
         forward.close()
     }
-}
-
-/// Every process below `root` (children, grandchildren, ...).
-func descendants(of root: Int32) -> [Int32] {
-    var result: [Int32] = []
-    var frontier = [root]
-    while let next = frontier.popLast() {
-        let children = childPids(of: next)
-        result += children
-        frontier += children
-    }
-    return result
 }
 
 @Suite("SSH keepalive")

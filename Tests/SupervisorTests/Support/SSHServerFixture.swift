@@ -98,6 +98,17 @@ final class SSHServerFixture: @unchecked Sendable {
         return childPids(of: parent)
     }
 
+    /// Kills every process serving a session but `spared`, again until none is left, since a session's process may
+    /// fork while the first are killed; returns whether none was left within `timeout`.
+    func killSessions(sparing spared: Set<Int32> = [], timeout: Duration = .seconds(10)) async -> Bool {
+        guard let listener = sshd?.pid else { return false }
+        return await eventually(timeout: timeout) {
+            let serving = descendants(of: listener).filter { !spared.contains($0) }
+            for pid in serving { kill(pid, SIGKILL) }
+            return serving.isEmpty
+        }
+    }
+
     func stop() {
         sshd?.stop()
         directory.remove()
@@ -111,6 +122,18 @@ final class SSHServerFixture: @unchecked Sendable {
 }
 
 /// The pids whose parent is `parent`, from /proc.
+/// Every process below `root` (children, grandchildren, ...).
+func descendants(of root: Int32) -> [Int32] {
+    var result: [Int32] = []
+    var frontier = [root]
+    while let next = frontier.popLast() {
+        let children = childPids(of: next)
+        result += children
+        frontier += children
+    }
+    return result
+}
+
 func childPids(of parent: Int32) -> [Int32] {
     guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
     return entries.compactMap { entry -> Int32? in
