@@ -16,6 +16,9 @@ if grep -E "warning:" "$log" | grep -v "^warning: 'controlnode'" > /dev/null; th
 fi
 # Serial: the tests start real servers and measure detection times; parallel runs on small machines
 # would turn CPU contention into false failures. A hung test ends the run with its stacks (watch-tests.sh).
-scripts/watch-tests.sh swift test --skip-build --no-parallel
+# The test binary runs directly, not through `swift test`, which holds the tests' output back in its buffer: a
+# run that is stopped shows where it was.
+bin=$(swift build --show-bin-path)
+NO_COLOR=1 scripts/watch-tests.sh "$bin/controlnodePackageTests.xctest" --testing-library swift-testing --no-parallel
 # Then each fuzz target for 30 s (FUZZING.md): a crash, trap or hang it finds fails the run.
 for target in $(scripts/fuzz.sh --list); do scripts/fuzz.sh "$target" 30; done

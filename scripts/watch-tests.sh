@@ -1,23 +1,15 @@
 #!/usr/bin/env bash
-# Runs a test command ("$@", a `swift test ...`) under a watchdog. When no test starts or ends for
-# TEST_STALL_SECONDS (900 by default, three times the longest test), it prints the tests still running and every
+# Runs a test command ("$@", the Swift Testing binary) under a watchdog. When no test starts or ends for
+# TEST_STALL_SECONDS (1200 by default, four times the longest test here), it prints the tests still running and every
 # thread's stack of the test process (gdb), ends the run and fails: one hung test cannot use up CI's time, and its
 # report says where it hung. Exits with the command's status otherwise.
 set -uo pipefail
-stall_limit=${TEST_STALL_SECONDS:-900}
+stall_limit=${TEST_STALL_SECONDS:-1200}
 output=$(mktemp)
 trap 'rm -f "$output"' EXIT
 
 "$@" > >(tee "$output") 2>&1 &
 runner=$!
-
-# The processes whose parent is $1, from /proc (no procps needed).
-children() {
-    local stat
-    for stat in /proc/[0-9]*/stat; do
-        awk -v parent="$1" '{ sub(/^.*\) /, ""); if ($2 == parent) print FILENAME }' "$stat" 2>/dev/null
-    done | sed -E 's|/proc/([0-9]+)/stat|\1|'
-}
 
 last=-1
 quiet=0
@@ -34,16 +26,12 @@ while kill -0 "$runner" 2> /dev/null; do
     {
         echo "watch-tests.sh: no test started or ended for ${stall_limit} s; the last ones to start:"
         grep -E '^◇ Test ' "$output" | tail -3
-        for process in $(children "$runner"); do
-            [ "$(cat "/proc/$process/comm" 2>/dev/null)" = tee ] && continue
-            echo "watch-tests.sh: the stacks of $(tr '\0' ' ' < "/proc/$process/cmdline" 2>/dev/null) (pid $process):"
-            if command -v gdb > /dev/null; then
-                timeout 120 gdb -p "$process" -batch -ex "thread apply all bt 25" 2>&1 | grep -E '^(Thread|#)' | head -800
-            else
-                echo "(gdb is not installed: apt-get install gdb)"
-            fi
-            kill -KILL "$process" 2> /dev/null
-        done
+        echo "watch-tests.sh: the stacks of the test process (pid $runner):"
+        if command -v gdb > /dev/null; then
+            timeout 120 gdb -p "$runner" -batch -ex "thread apply all bt 25" 2>&1 | grep -E '^(Thread|#)' | head -800
+        else
+            echo "(gdb is not installed: apt-get install gdb)"
+        fi
         echo "watch-tests.sh: the run was ended; fix the hang above"
     } >&2
     kill -KILL "$runner" 2> /dev/null
