@@ -158,7 +158,7 @@ struct FleetRolloutTests {
                     logPath: hosts.directory.file("follow.log"), name: "controlnode deploy")
                 #expect(await eventually(timeout: .seconds(30)) { follower.log.contains("host1") })
                 follower.signal(SIGINT)
-                let exit = try await offload { follower.waitForExit() }
+                let exit = try await offload { try follower.exit(within: .seconds(60)) }
                 #expect(exit == 130 && follower.log.contains("detached from rollout #") && follower.log.contains("goes on"), "\(follower.log)")
             } else {
                 let started = try await hosts.cli(["deploy", "service_app", version, "--canary", "1", "--detach"])
@@ -213,7 +213,7 @@ struct FleetRolloutTests {
         func restart(_ signal: Int32 = SIGKILL) async throws {
             let current = daemon
             current.signal(signal)
-            _ = try await offload { current.waitForExit() }
+            _ = try await offload { try current.exit(within: .seconds(120)) }
             logs += 1
             daemon = try hosts.startDaemon(log: "daemon-\(logs).log")
         }
@@ -263,7 +263,7 @@ struct FleetRolloutTests {
         }
         let stopping = daemon
         stopping.signal(SIGTERM)
-        #expect(try await offload { stopping.waitForExit() } == 0)
+        #expect(try await offload { try stopping.exit(within: .seconds(120)) } == 0)
         let interrupted = try runCommand(
             "/usr/bin/sqlite3", [hosts.directory.file("state/state.db"), "SELECT result FROM history ORDER BY id DESC LIMIT 1;"])
         #expect(interrupted.output.contains("interrupted"), "\(interrupted.output)")
@@ -280,7 +280,7 @@ struct FleetRolloutTests {
         // The config says 0.1.0, the last rollout 0.2.0: a host rebooted while the daemon is down comes back on 0.2.0.
         let stopped = daemon
         stopped.signal(SIGTERM)
-        _ = try await offload { stopped.waitForExit() }
+        _ = try await offload { try stopped.exit(within: .seconds(120)) }
         try hosts.kill(onHost: 2, everything: true)
         try hosts.startSSHD(onHost: 2)
         logs += 1

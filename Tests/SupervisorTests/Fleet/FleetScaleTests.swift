@@ -27,7 +27,7 @@ struct FleetScaleTests {
         let pids = Set(deployed.compactMap { $0["os_pid"] as? Int })
         #expect(pids.count == 200)
         deployer.signal(SIGTERM)
-        #expect(try await offload { deployer.waitForExit() } == 0)
+        #expect(try await offload { try deployer.exit(within: .seconds(600)) } == 0)
 
         // A new daemon, as packaging/build.sh builds it for installation (the memory target is the product's, not a
         // debug build's), finds them all running: READY=1 within 5 s, every release adopted, none restarted.

@@ -38,7 +38,7 @@ struct FleetTests {
 
         // The daemon is killed and started again: it re-adopts every release and restarts none.
         daemon.signal(SIGKILL)
-        _ = try await offload { daemon.waitForExit() }
+        _ = try await offload { try daemon.exit(within: .seconds(120)) }
         let restarted = try hosts.startDaemon(log: "daemon-2.log")
         defer { restarted.stop() }
         rows = try await hosts.allRunning(6, restarted)

@@ -18,7 +18,9 @@ enum DebianPackage {
                 let binary = try await PackagedBuild.executable()
                 let environment = ProcessInfo.processInfo.environment.merging(["CONTROLNODE_BINARY": binary]) { $1 }
                 let (status, output) = try await offload {
-                    try runCommand("/bin/bash", [PackagingTests.repository + "/scripts/build-deb.sh"], environment: environment)
+                    try runCommand(
+                        "/bin/bash", [PackagingTests.repository + "/scripts/build-deb.sh"], environment: environment,
+                        timeout: .seconds(2400))
                 }
                 let path = output.split(separator: "\n").last.map(String.init) ?? ""
                 guard status == 0, path.hasSuffix(".deb"), FileManager.default.fileExists(atPath: path) else {

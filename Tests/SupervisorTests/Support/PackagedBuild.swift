@@ -15,7 +15,8 @@ enum PackagedBuild {
             if let task { return try await task.value }
             let started = Task {
                 let (status, output) = try await offload {
-                    try runCommand("/bin/bash", [PackagingTests.repository + "/packaging/build.sh"])
+                    try runCommand(
+                        "/bin/bash", [PackagingTests.repository + "/packaging/build.sh"], timeout: .seconds(2400))
                 }
                 let path = output.split(separator: "\n").last.map(String.init) ?? ""
                 guard status == 0, FileManager.default.isExecutableFile(atPath: path) else {

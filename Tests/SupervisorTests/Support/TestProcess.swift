@@ -67,11 +67,33 @@ final class TestProcess: Sendable {
     /// Blocks until the process exits and returns its exit code (128 + signal if a signal ended it).
     func waitForExit() -> Int32 {
         while true {
-            if let raw = poll() {
-                return raw & 0x7F == 0 ? (raw >> 8) & 0xFF : 128 + (raw & 0x7F)
-            }
+            if let code = exitCode { return code }
             usleep(2_000)
         }
+    }
+
+    /// Blocks until the process exits or `timeout` passes; its exit code, or nil if it is still running.
+    func waitForExit(timeout: Duration) -> Int32? {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            if let code = exitCode { return code }
+            usleep(2_000)
+        }
+        return exitCode
+    }
+
+    /// Waits for the exit, at most `timeout`; a process still running then is killed and the wait throws with
+    /// the end of its log, so a test fails where a daemon hung instead of stalling the run.
+    func exit(within timeout: Duration) throws -> Int32 {
+        if let code = waitForExit(timeout: timeout) { return code }
+        let tail = log.suffix(3000)
+        signal(SIGKILL)
+        _ = waitForExit()
+        throw FixtureError("\(name) (pid \(pid)) did not exit within \(timeout); its log ends: \(tail)")
+    }
+
+    private var exitCode: Int32? {
+        poll().map { raw in raw & 0x7F == 0 ? (raw >> 8) & 0xFF : 128 + (raw & 0x7F) }
     }
 
     /// The process's output so far.
@@ -93,14 +115,22 @@ final class TestProcess: Sendable {
     deinit { stop(grace: .milliseconds(500)) }
 }
 
-/// Runs a command to completion and returns its exit code and combined output.
+/// Runs a command to completion and returns its exit code and combined output. A command still running after
+/// `timeout` is killed and reported as status 124 with a line saying so, so that a hung tool (apt, a build, a
+/// container) fails its test with its name instead of stalling the run.
 @discardableResult
-func runCommand(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (
-    status: Int32, output: String
-) {
+func runCommand(
+    _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+    timeout: Duration = .seconds(900)
+) throws -> (status: Int32, output: String) {
     let logPath = NSTemporaryDirectory() + "/controlnode-cmd-\(UUID().uuidString).log"
     defer { try? FileManager.default.removeItem(atPath: logPath) }
     let process = try TestProcess(executable, arguments, environment: environment, logPath: logPath)
-    let status = process.waitForExit()
+    guard let status = process.waitForExit(timeout: timeout) else {
+        process.signal(SIGKILL)
+        _ = process.waitForExit()
+        let command = ([executable] + arguments).joined(separator: " ")
+        return (124, process.log + "\nrunCommand: \(command.prefix(300)) did not finish within \(timeout); killed\n")
+    }
     return (status, process.log)
 }
