@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs a test command ("$@", the Swift Testing binary) under a watchdog. When no test starts or ends for
-# TEST_STALL_SECONDS (1200 by default, four times the longest test here), it prints the tests still running and every
+# TEST_STALL_SECONDS (1200 by default, four times the longest test here), it prints the last tests to start and every
 # thread's stack of the test process (gdb), ends the run and fails: one hung test cannot use up CI's time, and its
 # report says where it hung. Exits with the command's status otherwise.
 set -uo pipefail

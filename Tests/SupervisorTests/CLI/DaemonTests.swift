@@ -39,12 +39,6 @@ struct DaemonTests {
         return directory.file("controlnode.toml")
     }
 
-    /// The pids of `pid`'s children (of its main thread), from /proc.
-    static func children(of pid: pid_t) -> [pid_t] {
-        let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
-        return text.split(separator: " ").compactMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-    }
-
     @Test("READY=1 only once the release runs; STATUS; RELOADING/READY on SIGHUP; STOPPING on SIGTERM, exit 0, release left running")
     func lifecycle() async throws {
         let fixture = try await RemoteReleaseFixture.start()
@@ -97,8 +91,8 @@ struct DaemonTests {
         let fitted = try await offload { try runCommand(controlnodeExecutable(), ["status", "--socket", socket]) }
         #expect(fitted.output.contains("UPTIME") && fitted.output.contains("HEALTH"), "\(fitted.output)")
         #expect(fitted.output.split(separator: "\n").allSatisfy { $0.count <= 80 }, "\(fitted.output)")
-        // --watch: piped, a table a second separated by a blank line; on a terminal (script's pty) the screen is
-        // cleared each time, and Ctrl-C shows the cursor again and exits 130.
+        // --watch: piped, a table a second separated by a blank line; on a terminal (a pseudo-terminal of the
+        // test's) the screen is cleared each time, and Ctrl-C shows the cursor again and exits 130.
         let piped = try TestProcess(
             controlnodeExecutable(), ["status", "--watch", "--socket", socket], logPath: directory.file("watch.log"),
             name: "controlnode status --watch")
@@ -106,18 +100,18 @@ struct DaemonTests {
         #expect(await eventually { piped.log.components(separatedBy: "RELEASE").count >= 3 }, "\(piped.log)")
         #expect(piped.log.contains("\n\nRELEASE") && !piped.log.contains("\u{1B}["), "\(piped.log)")
         piped.signal(SIGINT)
-        #expect(try await offload { piped.waitForExit() } == 130)
-        let command = "\(controlnodeExecutable()) status --watch --socket \(socket)"
+        #expect(try await offload { try piped.exit(within: .seconds(30)) } == 130)
+        let pty = try PseudoTerminal(logPath: directory.file("watch-tty.log"))
+        defer { pty.close() }
         let terminal = try TestProcess(
-            "/usr/bin/script", ["-qfec", command, "/dev/null"], logPath: directory.file("watch-tty.log"),
-            name: "script controlnode status --watch")
+            controlnodeExecutable(), ["status", "--watch", "--socket", socket], logPath: directory.file("watch-tty.log"),
+            terminal: pty, name: "controlnode status --watch on a terminal")
         defer { terminal.stop() }
         #expect(await eventually { terminal.log.components(separatedBy: "\u{1B}[2J").count >= 3 }, "\(terminal.log)")
         #expect(terminal.log.contains("\u{1B}[?25l"), "\(terminal.log)")
-        let watcher = try #require(Self.children(of: terminal.pid).first, "script started no command")
-        kill(watcher, SIGINT)
-        #expect(try await offload { terminal.waitForExit() } == 130)
-        #expect(terminal.log.contains("\u{1B}[?25h"), "\(terminal.log)")
+        terminal.signal(SIGINT)
+        #expect(try await offload { try terminal.exit(within: .seconds(30)) } == 130)
+        #expect(await eventually { terminal.log.contains("\u{1B}[?25h") }, "\(terminal.log)")
         // The events so far: the actor's initialisation and connection, one line each.
         let events = try await offload {
             try runCommand(controlnodeExecutable(), ["events", "service_app", "--host", "local", "--socket", socket])
@@ -224,7 +218,7 @@ struct DaemonTests {
         let beforeStop = collector.messages.count
         kill(daemon.pid, SIGTERM)
         #expect(await collector.waitFor("STOPPING=1", after: beforeStop) != nil)
-        let exitStatus = try await offload { daemon.waitForExit() }
+        let exitStatus = try await offload { try daemon.exit(within: .seconds(120)) }
         #expect(exitStatus == 0, "\(daemon.log)")
         #expect(kill(newPid, 0) == 0)
         #expect(try await remote.registration() != nil)

@@ -98,12 +98,12 @@ final class SSHServerFixture: @unchecked Sendable {
         return childPids(of: parent)
     }
 
-    /// Kills every process serving a session but `spared`, again until none is left, since a session's process may
-    /// fork while the first are killed; returns whether none was left within `timeout`.
-    func killSessions(sparing spared: Set<Int32> = [], timeout: Duration = .seconds(10)) async -> Bool {
+    /// Kills every process serving a session, again until none is left, since a session's process may fork while
+    /// the first are killed; returns whether none was left within `timeout`.
+    func killSessions(timeout: Duration = .seconds(10)) async -> Bool {
         guard let listener = sshd?.pid else { return false }
         return await eventually(timeout: timeout) {
-            let serving = descendants(of: listener).filter { !spared.contains($0) }
+            let serving = descendants(of: listener)
             for pid in serving { kill(pid, SIGKILL) }
             return serving.isEmpty
         }
@@ -121,7 +121,6 @@ final class SSHServerFixture: @unchecked Sendable {
     }
 }
 
-/// The pids whose parent is `parent`, from /proc.
 /// Every process below `root` (children, grandchildren, ...).
 func descendants(of root: Int32) -> [Int32] {
     var result: [Int32] = []
@@ -134,6 +133,7 @@ func descendants(of root: Int32) -> [Int32] {
     return result
 }
 
+/// The pids whose parent is `parent`, from /proc.
 func childPids(of parent: Int32) -> [Int32] {
     guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
     return entries.compactMap { entry -> Int32? in

@@ -11,10 +11,11 @@ final class TestProcess: Sendable {
     let name: String
     private let exitStatus = Locked<Int32?>(nil)
 
-    /// Starts `executable` with `arguments`; stdin is /dev/null, stdout and stderr go to `logPath`.
+    /// Starts `executable` with `arguments`; stdin is /dev/null, stdout and stderr go to `logPath`, or to
+    /// `terminal`'s slave (which copies them to `logPath`).
     init(
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-        logPath: String, name: String? = nil
+        logPath: String, terminal: PseudoTerminal? = nil, name: String? = nil
     ) throws {
         self.logPath = logPath
         self.name = name ?? (executable as NSString).lastPathComponent
@@ -22,7 +23,11 @@ final class TestProcess: Sendable {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        if let terminal {
+            posix_spawn_file_actions_addopen(&actions, 1, terminal.slavePath, O_WRONLY | O_NOCTTY, 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        }
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         // The child starts with no blocked signals and default handlers, whatever the test's thread had:
         // otherwise a blocked SIGTERM would make every stop wait out its grace period.

@@ -62,7 +62,7 @@ enum PrivateJournald {
         let process = try TestProcess(
             "/usr/bin/unshare", ["-m", "/bin/sh", directory.file("namespace.sh")] + command,
             environment: childEnvironment, logPath: directory.file("namespace.log"), name: "unshare")
-        let status = process.waitForExit()
+        let status = try process.exit(within: .seconds(600))
         return (status, process.log)
     }
 
