@@ -6,6 +6,7 @@ packages=(libssh2-1-dev libsystemd-dev libsqlite3-dev sqlite3 zlib1g-dev pkg-con
     tcsh fish zsh tmux
     prometheus curl  # the metrics test's Prometheus server and promtool; the benchmarks' scrapes
     dpkg-dev binutils lintian  # scripts/build-deb.sh: dpkg-shlibdeps, dpkg-gencontrol, strip and lintian
+    etcd-server etcd-client  # the cluster tests' etcd and etcdctl
     gdb)  # scripts/watch-tests.sh: the stacks of a hung test
 missing=()
 for package in "${packages[@]}"; do

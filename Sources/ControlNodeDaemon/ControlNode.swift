@@ -11,7 +11,7 @@ struct ControlNode: AsyncParsableCommand {
             Run.self, Status.self, Deploy.self, Rollback.self, RolloutCommand.self, History.self, Start.self, Stop.self,
             Restart.self, Reload.self, TunnelCommand.self, Logs.self, Eval.self, RemoteCommand.self,
             CheckConfig.self, RegistryCommand.self, Probe.self,
-            Events.self,
+            Events.self, ClusterCommand.self,
         ]
     )
 

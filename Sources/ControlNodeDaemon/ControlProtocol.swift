@@ -39,7 +39,7 @@ struct ControlRequest: Codable, Sendable {
     /// Whether the request changes anything (these are logged with the caller's uid). `eval` and `remote` can change
     /// anything on the node, so they are.
     var isMutating: Bool {
-        !["status", "history", "rollout-status", "events", "logs", "remote-resize"].contains(command)
+        !["status", "history", "rollout-status", "events", "logs", "remote-resize", "cluster-status"].contains(command)
     }
 
     /// Whether the answer holds the connection open until the caller closes it (a tunnel, a remote shell;
@@ -88,6 +88,37 @@ struct ControlResponse: Codable, Sendable {
     var host: String?
     /// `remote`: the shell's id, which `remote-resize` names to pass on a new window size.
     var shell: String?
+    /// `cluster status`.
+    var cluster: ClusterRow?
+}
+
+/// `controlnode cluster status --json`: this member, the leader, the members and who owns each pair.
+struct ClusterRow: Codable, Sendable {
+    /// One (release, host) and the member that supervises it.
+    struct Owner: Codable, Sendable {
+        var release: String
+        var host: String
+        var owner: String?
+    }
+
+    var member: String
+    var mode: String
+    /// `leader`, `standby`, `member` (sharded) or `fenced` (its lease is not confirmed: it acts on nothing).
+    var role: String
+    var leader: String?
+    /// The leader key's create revision: the leadership's fencing token.
+    var leaderRevision: Int64?
+    var members: [String]
+    var lease: String?
+    /// Why the member is fenced, when it is.
+    var fenced: String?
+    var endpoints: [String]
+    var pairs: [Owner]
+
+    enum CodingKeys: String, CodingKey {
+        case member, mode, role, leader, members, lease, fenced, endpoints, pairs
+        case leaderRevision = "leader_revision"
+    }
 }
 
 /// One (release, host) in `controlnode status --json`.

@@ -43,7 +43,26 @@ struct Run: AsyncParsableCommand {
                 throw ExitCode(1)
             }
         }
-        let supervisor = Supervisor(configPath: config, config: loaded.config, store: store, logger: logger)
+        var gateway: EtcdGateway?
+        var member: ClusterMember?
+        if let cluster = loaded.config.cluster {
+            do {
+                // A request to etcd may take at most half the fencing margin, so a hung endpoint cannot carry the
+                // member past the point where it must stop acting.
+                let client = try EtcdGateway(config: cluster, timeout: max(.milliseconds(500), cluster.leaseTTL / 10))
+                gateway = client
+                member = ClusterMember(config: cluster, etcd: client, logger: logger)
+                logger.notice(
+                    "joining the cluster at \(cluster.endpoints.map { "\($0)" }.joined(separator: ", ")) as \(cluster.memberName)",
+                    metadata: ["event": "cluster_joining", "mode": "\(cluster.mode.rawValue)"])
+            } catch {
+                logger.critical("\(error)", metadata: ["event": "failed"])
+                standardError("controlnode: \(error)")
+                throw ExitCode(1)
+            }
+        }
+        let supervisor = Supervisor(
+            configPath: config, config: loaded.config, store: store, cluster: member, logger: logger)
         let watchdog = try Watchdog.fromEnvironment()
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -64,10 +83,12 @@ struct Run: AsyncParsableCommand {
             }
         } catch {
             await metrics?.close()
+            await gateway?.close()
             logger.critical("cannot start: \(error)", metadata: ["event": "failed"])
             standardError("controlnode: \(error)")
             throw ExitCode(1)
         }
         await metrics?.close()
+        await gateway?.close()
     }
 }

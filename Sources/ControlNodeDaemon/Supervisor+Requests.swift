@@ -15,6 +15,7 @@ extension Supervisor {
         case "eval": return ControlAnswer(await evaluate(request))
         case "remote": return await openShell(request)
         case "remote-resize": return ControlAnswer(resizeShell(request))
+        case "cluster-status": return ControlAnswer(clusterStatus())
         default: return ControlAnswer(await handle(request, from: requester))
         }
     }
@@ -29,6 +30,7 @@ extension Supervisor {
 
     /// `no release X (on host H) in FILE`.
     func unknown(_ request: ControlRequest) -> ControlResponse {
+        if let elsewhere = supervisedElsewhere(request) { return ControlResponse(ok: false, error: elsewhere) }
         let hosts = request.hosts ?? request.host.map { [$0] } ?? []
         let place = hosts.isEmpty ? "" : " on host \(hosts.joined(separator: ", "))"
         return ControlResponse(ok: false, error: "no release \(request.release ?? "?")\(place) in \(configPath)")

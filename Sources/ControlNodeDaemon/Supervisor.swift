@@ -29,15 +29,25 @@ actor Supervisor {
     /// The remote shells open, by the id `remote-resize` names them with.
     var shells: [String: TerminalWindow] = [:]
     private var statuses: [ReleaseHost: ReleaseState.Status] = [:]
-    private var initialized: Set<ReleaseHost> = []
-    private var ready = false
+    var initialized: Set<ReleaseHost> = []
+    var ready = false
+    /// This daemon's membership of a cluster (`[cluster]`), or nil when it works alone.
+    let cluster: ClusterMember?
+    /// The cluster as last heard from `cluster`: who leads, the members, this member's role.
+    var clusterState: ClusterState?
+    /// Whether rollouts in flight were resumed since this member last became the one that drives them.
+    var rolloutsResumed = false
     private var server: ControlServer?
     /// How often nodes are asked for their figures: set at start, from `metrics_listen` and `node_metrics_interval`.
     private let nodeStatsInterval: Duration?
     private let commands: AsyncStream<SupervisorCommand>
-    private let commandSink: AsyncStream<SupervisorCommand>.Continuation
+    let commandSink: AsyncStream<SupervisorCommand>.Continuation
 
-    init(configPath: String, config: ControlNodeConfig, store: any StateStore, logger: Logger) {
+    init(
+        configPath: String, config: ControlNodeConfig, store: any StateStore, cluster: ClusterMember? = nil,
+        logger: Logger
+    ) {
+        self.cluster = cluster
         self.configPath = configPath
         self.config = config
         self.store = store
@@ -61,21 +71,35 @@ actor Supervisor {
         control.start()
         server = control
         defer { control.close() }
-        let desired = try await store.desiredVersions()
-        try start(config.supervised(), desired: desired)
+        if cluster == nil {
+            let desired = try await store.desiredVersions()
+            try start(config.supervised(), desired: desired)
+        } else {
+            _ = try config.supervised()  // a configuration error stops the daemon before it joins
+        }
         let engine = self.engine
         let (eventLog, store, logger) = (self.eventLog, self.store, self.logger)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await engine.run() }
             group.addTask { await eventLog.store(into: store, logger: logger) }
-            if supervising.isEmpty { markReady() }
+            if let cluster {
+                let sink = commandSink
+                group.addTask { await cluster.run() }
+                group.addTask { for await state in cluster.updates { sink.yield(.cluster(state)) } }
+            } else if supervising.isEmpty {
+                markReady()
+            }
             for await command in commands {
                 switch command {
                 case .event(let event):
                     record(event)
                 case .ready:
+                    guard drivesRollouts else { break }
+                    rolloutsResumed = true
                     await resumeRollouts()
                     await rollOutConfig(Array(config.releases.keys).sorted())
+                case .cluster(let state):
+                    await clusterChanged(state)
                 case .reload:
                     await reload()
                 case .terminate:
@@ -100,10 +124,12 @@ actor Supervisor {
         }
         for pair in pairs where supervising[pair.key] == nil {
             let version = desired[pair.key]?.version ?? (pair.release.controlMode == .manage ? pair.desiredVersion : nil)
+            let key = pair.key
+            let gate = cluster.map { member in ActionGate { action in await member.confirm(action, for: key) } }
             let actor = ReleaseActor(
                 release: pair.release, host: pair.host, pool: pool, registry: registry,
                 desiredVersion: version, tickTimeout: config.daemon.tickTimeout,
-                nodeStatsInterval: nodeStatsInterval, logger: logger)
+                nodeStatsInterval: nodeStatsInterval, actionGate: gate, logger: logger)
             let sink = commandSink
             // Each actor's task is owned here: cancelled on removal, reload or shutdown, awaited on shutdown.
             let task = Task {
@@ -117,7 +143,7 @@ actor Supervisor {
         }
     }
 
-    private func stop(_ key: ReleaseHost) async {
+    func stop(_ key: ReleaseHost) async {
         guard let entry = supervising.removeValue(forKey: key) else { return }
         await entry.actor.shutdown()
         entry.task.cancel()
@@ -132,11 +158,17 @@ actor Supervisor {
         statuses[key] = event.to
         eventLog.publish(EventRecord(event, at: .now()))
         if event.kind == .initialized { initialized.insert(key) }
-        if !ready && initialized.count == supervising.count { markReady() }
+        if initialized.count == supervising.count {
+            if !ready {
+                markReady()
+            } else if cluster != nil, drivesRollouts, !rolloutsResumed {
+                commandSink.yield(.ready)  // the new leader has adopted every pair: resume what the old one drove
+            }
+        }
         publishStatus()
     }
 
-    private func markReady() {
+    func markReady() {
         ready = true
         commandSink.yield(.ready)
         let status = statusLine()
@@ -144,7 +176,7 @@ actor Supervisor {
         logger.notice("controlnode ready", metadata: ["event": "ready", "status": "\(statusLine())"])
     }
 
-    private func publishStatus() {
+    func publishStatus() {
         guard ready else { return }
         let line = statusLine()
         notify { try $0.status(line) }
@@ -167,7 +199,8 @@ actor Supervisor {
         var counts: [String: Int] = [:]
         for status in statuses.values { counts["\(status)", default: 0] += 1 }
         let parts = counts.keys.sorted().map { "\(counts[$0]!) \($0.replacingUnderscores())" }
-        return "\(statuses.count) releases" + (parts.isEmpty ? "" : ": " + parts.joined(separator: ", "))
+        let line = "\(statuses.count) releases" + (parts.isEmpty ? "" : ": " + parts.joined(separator: ", "))
+        return clusterRolePrefix + line
     }
 
     /// Re-reads the configuration and applies the difference; nil when applied, else why it was rejected.
@@ -240,6 +273,8 @@ actor Supervisor {
         // A rollout finishes the step in flight (bounded well inside the unit's stop timeout) and is resumed later.
         await engine.interrupt(within: .seconds(20))
         for key in Array(supervising.keys) { await stop(key) }
+        // Only once nothing acts here does the lease go, so that another member may take over at once.
+        await cluster?.leave()
         await pool.closeAll()
         eventLog.finishFollowers()
         commandSink.finish()
@@ -256,6 +291,8 @@ enum SupervisorCommand: Sendable {
     case event(ReleaseEvent)
     /// Every actor has answered: resume rollouts in flight and roll out configuration changes.
     case ready
+    /// The cluster member's state changed: role, leader or members.
+    case cluster(ClusterState)
     case reload
     case terminate
 }

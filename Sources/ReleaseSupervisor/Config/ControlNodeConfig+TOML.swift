@@ -16,6 +16,7 @@ extension ControlNodeConfig {
         lines.append("log_level = \(Self.quote(daemon.logLevel.rawValue))")
         if let listen = daemon.metricsListen { lines.append("metrics_listen = \(Self.quote("\(listen)"))") }
         lines.append("node_metrics_interval = \(Self.duration(daemon.nodeMetricsInterval))")
+        if let cluster { lines += [""] + Self.lines(for: cluster) }
         for host in hosts.values.sorted(by: { $0.name < $1.name }) {
             lines += ["", "[hosts.\(Self.key(host.name))]"]
             lines.append("address = \(Self.quote(host.address))")
@@ -73,6 +74,23 @@ extension ControlNodeConfig {
             "auto_revert = \(update.autoRevert)", "stage = \(update.stage)", "keep_versions = \(update.keepVersions)",
         ]
         lines.append("update = { \(fields.joined(separator: ", ")) }")
+        return lines
+    }
+
+    private static func lines(for cluster: ClusterConfig) -> [String] {
+        var lines = [
+            "[cluster]",
+            "etcd_endpoints = [\(cluster.endpoints.map { quote("\($0)") }.joined(separator: ", "))]",
+            "member_name = \(quote(cluster.memberName))",
+            "lease_ttl = \(duration(cluster.leaseTTL))",
+            "mode = \(quote(cluster.mode.rawValue))",
+            "key_prefix = \(quote(cluster.keyPrefix))",
+        ]
+        let files = [
+            ("ca_file", cluster.caFile), ("cert_file", cluster.certFile), ("key_file", cluster.keyFile),
+            ("user", cluster.user), ("password_file", cluster.passwordFile),
+        ]
+        for case (let key, let value?) in files { lines.append("\(key) = \(quote(value))") }
         return lines
     }
 

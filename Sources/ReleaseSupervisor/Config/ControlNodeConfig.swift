@@ -10,6 +10,8 @@ public struct ControlNodeConfig: Sendable, Equatable {
     public var hosts: [String: HostConfig] = [:]
     /// The `[releases.NAME]` tables by name.
     public var releases: [String: ReleaseConfig] = [:]
+    /// The `[cluster]` table; nil, the default, for a daemon that works alone.
+    public var cluster: ClusterConfig?
 
     /// An empty configuration with default daemon settings.
     public init() {}
@@ -48,7 +50,7 @@ public struct ControlNodeConfig: Sendable, Equatable {
         } catch {
             throw ConfigError(.syntax, file: file, line: error.line, key: nil, problem: error.message)
         }
-        let top = try TableReader(root, path: "", file: file, allowed: ["daemon", "hosts", "releases"])
+        let top = try TableReader(root, path: "", file: file, allowed: ["daemon", "hosts", "releases", "cluster"])
         var config = ControlNodeConfig()
         var secretFiles: [SecretFileReference] = []
         var warnings: [ConfigWarning] = []
@@ -61,6 +63,12 @@ public struct ControlNodeConfig: Sendable, Equatable {
                         message: "no longer has an effect: cookie and key files that group or others can read are "
                             + "always refused; remove the key"))
             }
+        }
+        if let cluster = try top.table(
+            "cluster", allowed: ClusterConfig.keys, example: "[cluster]", secrets: ClusterConfig.secrets)
+        {
+            config.cluster = try ClusterConfig(
+                reading: cluster, defaultMemberName: ClusterConfig.defaultMemberName(), secretFiles: &secretFiles)
         }
         var hostNames: [String] = []
         if let hosts = try top.table("hosts", allowed: [], example: "[hosts.web1]", allowingAny: true) {

@@ -74,7 +74,8 @@ public struct NodeName: Hashable, Sendable, CustomStringConvertible {
         self.host = host
     }
 
-    private static func hostName() -> String {
+    /// This machine's host name as `gethostname` gives it ("localhost" when it fails).
+    static func hostName() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

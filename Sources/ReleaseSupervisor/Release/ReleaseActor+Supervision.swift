@@ -122,6 +122,8 @@ extension ReleaseActor {
         // The first restart in the window is immediate; later ones back off.
         let delay = budget.restartsInWindow(at: now) == 0 ? .zero : budget.backoff(at: now)
         if delay > .zero { try? await Task.sleep(for: delay) }
+        // A refused action (`[cluster]`: another member may own the pair) spends nothing of the budget.
+        try await remote.confirm("restart")
         budget.recordRestart(at: .now)
         state.restartCount += 1
         metrics.recordRestart(restartCause ?? "node_down")

@@ -26,6 +26,8 @@ public actor ReleaseActor {
     /// How often the node is asked for its figures (`NodeStats`), or nil when nobody reads them (no `/metrics`).
     let nodeStatsInterval: Duration?
     let logger: Logger
+    /// Asked before each action on the host (`[cluster]`); nil when the daemon works alone.
+    let actionGate: ActionGate?
     /// The pair's metric series (no-ops unless the daemon serves metrics).
     var metrics: ReleaseMetrics
     /// Why the node is about to go down on purpose, for the restart that follows (`health_check`).
@@ -58,8 +60,9 @@ public actor ReleaseActor {
     public init(
         release: ReleaseSpec, host: HostSpec, pool: SSHConnectionPool, registry: Registry?,
         desiredVersion: ReleaseVersion?, tickTimeout: Duration = .seconds(15), nodeStatsInterval: Duration? = nil,
-        logger: Logger
+        actionGate: ActionGate? = nil, logger: Logger
     ) {
+        self.actionGate = actionGate
         self.release = release
         self.host = host
         self.pool = pool
@@ -148,6 +151,7 @@ public actor ReleaseActor {
             let ssh = try await pool.connection(for: host.sshSettings, named: host.name)
             var remote = RemoteRelease(release: release, host: host, ssh: ssh, logger: logger)
             remote.knownNodeName = knownNodeName
+            remote.actionGate = actionGate
             return remote
         } catch {
             throw ReleaseError(.unreachable, release: release.name, host: host.name, "cannot reach the host", underlyingError: error)

@@ -24,6 +24,9 @@ public struct ReleaseError: Error, Sendable, CustomStringConvertible {
         case busy
         /// The release is managed in observe or connect mode, so the daemon does not start, stop or deploy it.
         case notManaged
+        /// This daemon may not act on the pair now: its cluster lease or leadership is not confirmed, so another
+        /// member may own the pair (`[cluster]`).
+        case fenced
     }
 
     /// The kind of failure.

@@ -44,6 +44,7 @@ extension RemoteRelease {
         _ entry: RegistryEntry, start: Bool, progress: (@Sendable (_ sent: Int, _ total: Int) -> Void)? = nil
     ) async throws(ReleaseError) {
         let version = entry.version
+        try await confirm(start ? "deploy" : "upload")
         let tarball = "\(release.basePath)/.\(release.name)-\(version).tar.gz"
         let environment = start ? try startEnvironment() : []
         let result: ExecResult

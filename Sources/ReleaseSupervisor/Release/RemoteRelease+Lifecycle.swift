@@ -2,6 +2,7 @@ extension RemoteRelease {
     /// Stops the release with `init:stop()` through RPC, over `link` when one is open, else over a
     /// connection made for the purpose. Returns once the node has accepted the request.
     public func stop(over link: ReleaseLink? = nil) async throws(ReleaseError) {
+        try await confirm("stop")
         if let link {
             try await requestStop(link.connection)
             return
@@ -67,6 +68,7 @@ extension RemoteRelease {
             ln -sfn \(ShellQuote.quote("\(chosen)")) current.tmp && mv -T current.tmp current
             \(startCommand(for: chosen))
             """
+        try await confirm("start")
         _ = try await run("start version \(chosen)", script, input: try startEnvironment())
         return try await waitUntilRegistered(version: chosen, timeout: startTimeout)
     }
@@ -90,6 +92,7 @@ extension RemoteRelease {
     /// Removes the extracted `versions` from the host; the one `current` points at is never removed.
     public func remove(versions: [ReleaseVersion]) async throws(ReleaseError) {
         guard !versions.isEmpty else { return }
+        try await confirm("removal of old versions")
         let names = versions.map { ShellQuote.quote("\($0)") }.joined(separator: " ")
         _ = try await run(
             "remove old versions from \(release.basePath)",

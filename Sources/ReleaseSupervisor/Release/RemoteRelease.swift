@@ -21,6 +21,9 @@ public struct RemoteRelease: Sendable {
     /// The node's name when already known (from an earlier connection), which saves asking the host for
     /// its name on every reconnect.
     public var knownNodeName: NodeName?
+    /// Asked right before each action that changes the host (start, stop, upload, removal); nil lets
+    /// every action through, as for a daemon that works alone.
+    public var actionGate: ActionGate?
 
     /// Wraps the operations for `release` on `host` over `ssh`.
     public init(release: ReleaseSpec, host: HostSpec, ssh: SSHConnection, logger: Logger) {
@@ -60,6 +63,13 @@ public struct RemoteRelease: Sendable {
             if let ssh, ssh.code == .connectionLost { throw self.error(.unreachable, "cannot reach the host", ssh) }
             throw self.error(.unreachable, "cannot ask EPMD on port \(host.epmdPort) of the host", error)
         }
+    }
+
+    /// Asks the action gate, when there is one, whether `action` may go ahead now.
+    func confirm(_ action: String) async throws(ReleaseError) {
+        guard let actionGate, let refusal = await actionGate.confirm("\(action) of \(release.name) on \(host.name)")
+        else { return }
+        throw error(.fenced, "did not \(action): \(refusal)")
     }
 
     /// Runs a shell script on the host; a non-zero exit becomes `hostCommandFailed` with its stderr.
