@@ -12,8 +12,11 @@
 #       Writes DIR/id_ed25519 (the client key), DIR/known_hosts, and DIR/hostN/sshd.pid.
 #   test-hosts.sh down PREFIX DIR
 #       Kills every process in the namespaces (they are all the test's) and deletes the namespaces and their links.
-#   test-hosts.sh link PREFIX N up|down
-#       Takes host N's link to the bridge up or down: down is a silent partition (no FIN, no RST).
+#   test-hosts.sh link PREFIX N|NAME up|down
+#       Takes host N's link (or namespace PREFIX-NAME's) to the bridge up or down: down is a silent partition (no
+#       FIN, no RST).
+#   test-hosts.sh join PREFIX NAME ADDRESS
+#       One more namespace on the bridge, PREFIX-NAME at ADDRESS (the cluster tests' etcd and control machines).
 #   test-hosts.sh sshd PREFIX N DIR
 #       Starts host N's sshd again (same host key, host name and file system), after a test killed it.
 set -euo pipefail
@@ -81,7 +84,9 @@ down() {
 }
 
 link() {
-    ip -n "$1-br" link set "vb-h$2" "$3"
+    local name=$2
+    case "$name" in *[!0-9]*) ;; *) name="h$name" ;; esac
+    ip -n "$1-br" link set "vb-$name" "$3"
 }
 
 case "${1:-}" in
@@ -89,5 +94,6 @@ case "${1:-}" in
     down) down "$2" ;;
     link) link "$2" "$3" "$4" ;;
     sshd) start_host_sshd "$2" "$3" "$4" ;;
-    *) echo "usage: test-hosts.sh up PREFIX COUNT DIR | down PREFIX | link PREFIX N up|down | sshd PREFIX N DIR" >&2; exit 2 ;;
+    join) join "$2" "$3" "$4" ;;
+    *) echo "usage: test-hosts.sh up PREFIX COUNT DIR | down PREFIX | link PREFIX N|NAME up|down | sshd PREFIX N DIR | join PREFIX NAME ADDRESS" >&2; exit 2 ;;
 esac

@@ -23,14 +23,15 @@ public actor ClusterMember {
     public nonisolated let name: String
     /// The keys it uses.
     public nonisolated let keys: Keys
-    /// Every change of the state that matters to the supervisor: role, leader, members.
+    /// Every change of the state that matters to the supervisor: role, leader, members, and each renewal.
     public nonisolated let updates: AsyncStream<ClusterState>
     private let updateSink: AsyncStream<ClusterState>.Continuation
     private let etcd: any EtcdKeyValue
     private let logger: Logger
     private let pollInterval: Duration
     private(set) var state: ClusterState
-    private var published: (role: ClusterState.Role, leader: ClusterState.Leader?, members: [String])?
+    private var published:
+        (role: ClusterState.Role, leader: ClusterState.Leader?, members: [String], until: ContinuousClock.Instant?)?
     private var stopping = false
 
     /// A member named as `config` says, talking to `etcd`.
@@ -139,7 +140,10 @@ public actor ClusterMember {
     private func publishIfChanged() {
         let now = ContinuousClock.now
         let role = state.role(at: now)
-        if let published, published.role == role, published.leader == state.leader, published.members == state.members {
+        // A renewal moves `confirmedUntil`: the supervisor's copy must move with it, or it would see the lease lapse.
+        if let published, published.role == role, published.leader == state.leader, published.members == state.members,
+            published.until == state.confirmedUntil
+        {
             return
         }
         if let previous = published?.role, previous != role {
@@ -149,7 +153,7 @@ public actor ClusterMember {
                 level: level, "cluster role \(previous.rawValue) → \(role.rawValue)\(why)",
                 metadata: ["event": "cluster_role", "role": "\(role.rawValue)", "leader": "\(state.leader?.name ?? "")"])
         }
-        published = (role, state.leader, state.members)
+        published = (role, state.leader, state.members, state.confirmedUntil)
         updateSink.yield(state)
     }
 

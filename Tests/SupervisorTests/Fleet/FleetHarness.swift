@@ -101,9 +101,9 @@ extension TestHosts {
             logPath: directory.file(log), name: "controlnode")
     }
 
-    /// One `status --json`, or no rows when the daemon does not answer.
-    func status() async throws -> [[String: Any]] {
-        let socket = controlSocket
+    /// One `status --json` (of the daemon at `socket`, else the fleet's one), or no rows when it does not answer.
+    func status(socket: String? = nil) async throws -> [[String: Any]] {
+        let socket = socket ?? controlSocket
         let result = try await offload { try runCommand(controlnodeExecutable(), ["status", "--json", "--socket", socket]) }
         guard result.status == 0 else { return [] }
         return try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]] ?? []

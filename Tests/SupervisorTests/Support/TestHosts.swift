@@ -29,7 +29,7 @@ final class TestHosts: @unchecked Sendable {
     let directory: TemporaryDirectory
     private var tornDown = false
 
-    private static var script: String { PackagingTests.repository + "/scripts/test-hosts.sh" }
+    static var script: String { PackagingTests.repository + "/scripts/test-hosts.sh" }
 
     /// Creates `count` hosts.
     init(count: Int) throws {
@@ -60,6 +60,29 @@ final class TestHosts: @unchecked Sendable {
     func setLink(_ number: Int, up: Bool) throws {
         let (status, output) = try runCommand("/bin/bash", [Self.script, "link", prefix, "\(number)", up ? "up" : "down"])
         guard status == 0 else { throw FixtureError("could not set the link of host \(number): \(output)") }
+    }
+
+    /// Takes the link of namespace PREFIX-`name` (an etcd or control machine of the cluster tests) down or up.
+    func setLink(named name: String, up: Bool) throws {
+        let (status, output) = try runCommand("/bin/bash", [Self.script, "link", prefix, name, up ? "up" : "down"])
+        guard status == 0 else { throw FixtureError("could not set the link of \(name): \(output)") }
+    }
+
+    /// Adds namespace PREFIX-`name` at `address` on the bridge; torn down with the hosts.
+    func join(_ name: String, address: String) throws {
+        let (status, output) = try runCommand("/bin/bash", [Self.script, "join", prefix, name, address])
+        guard status == 0 else { throw FixtureError("could not add namespace \(name): \(output)") }
+    }
+
+    /// The OS pids of the BEAMs of `release` running on host `number` now (from /proc, whatever any daemon says).
+    func beams(of release: String, onHost number: Int) throws -> [Int32] {
+        let (_, listing) = try runCommand("/usr/bin/ip", ["netns", "pids", "\(prefix)-h\(number)"])
+        return listing.split(whereSeparator: \.isNewline).compactMap { Int32($0) }.filter { pid in
+            let command = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? ""
+            let arguments = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
+            let words = arguments.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            return command.hasPrefix("beam") && words.contains { $0 == "\(release)@host\(number)" || $0 == release }
+        }
     }
 
     /// Kills host `number`'s sshd (the listener and its sessions) with SIGKILL; with `everything`, every process

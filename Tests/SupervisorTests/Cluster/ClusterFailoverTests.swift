@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+
+/// Three daemons in three control namespaces, one etcd in its own, 4 hosts × 2 releases (`[cluster]`,
+/// active-standby, lease_ttl 5s).
+@Suite("several control machines through etcd", .serialized)
+struct ClusterFailoverTests {
+    static let ttl = 5
+    static let releases = ["service_app", "app2"]
+
+    private static func fleet() async throws -> (TestHosts, EtcdFixture) {
+        let hosts = try TestHosts(count: 4)
+        do {
+            let etcd = try EtcdFixture(hosts: hosts)
+            try await hosts.storeReleases(releases)
+            try hosts.writeConfig(releases: releases)
+            return (hosts, etcd)
+        } catch {
+            hosts.tearDown()
+            throw error
+        }
+    }
+
+    @Test(
+        "kill -9 of the leader: a standby leads within lease_ttl + 2 s, adopts all 8 with the same pids and restarts none; then it restarts a killed release",
+        .enabled(if: EtcdFixture.unavailableReason == nil, "\(EtcdFixture.unavailableReason ?? "")"),
+        .timeLimit(.minutes(6)))
+    func leaderKilled() async throws {
+        let (hosts, etcd) = try await Self.fleet()
+        defer { hosts.tearDown() }
+        defer { etcd.process?.stop() }
+        var members: [ControlMachine] = []
+        defer { for member in members { member.process.stop() } }
+        for number in 1...3 { members.append(try hosts.startMember(number, etcd: etcd, ttl: "\(Self.ttl)s")) }
+
+        let (leader, rows) = try await hosts.leaderWithAllRunning(members, pairs: 8)
+        let pids = pidsByPair(rows)
+        #expect(Set(pids.values).count == 8)
+        // The standbys supervise nothing and hold no pair; every member agrees on the leader.
+        for member in members where member.number != leader.number {
+            let status = await hosts.clusterStatus(member)
+            #expect(status?["role"] as? String == "standby")
+            #expect(status?["leader"] as? String == leader.name)
+            #expect((try await hosts.status(socket: member.socket)).isEmpty)
+            let refusal = try runCommand(
+                controlnodeExecutable(), ["restart", "service_app", "--host", "host1", "--socket", member.socket])
+            #expect(refusal.status != 0 && refusal.output.contains("supervised by \(leader.name)"), "\(refusal.output)")
+        }
+        #expect(try etcd.etcdctl(["get", "/controlnode-test/leader", "--print-value-only"]).contains(leader.name))
+
+        leader.process.signal(SIGKILL)
+        let killed = ContinuousClock.now
+        _ = try await offload { try leader.process.exit(within: .seconds(30)) }
+        let standbys = members.filter { $0.number != leader.number }
+        var next: ControlMachine?
+        let led = await eventually(timeout: .seconds(Self.ttl + 10), every: .milliseconds(100)) {
+            for member in standbys where await hosts.role(member) == "leader" {
+                next = member
+                return true
+            }
+            return false
+        }
+        let takeover = ContinuousClock.now - killed
+        try #require(led, "no standby took over: \(standbys.map { $0.process.log.suffix(1500) })")
+        #expect(takeover <= .seconds(Self.ttl + 2), "a standby led after \(takeover)")
+        let newLeader = try #require(next)
+
+        var after: [[String: Any]] = []
+        let all = await eventually(timeout: .seconds(60), every: .milliseconds(250)) {
+            after = (try? await hosts.status(socket: newLeader.socket)) ?? []
+            return after.count == 8 && after.allSatisfy { $0["status"] as? String == "running" }
+        }
+        #expect(all, "\(after)")
+        #expect(pidsByPair(after) == pids, "the new leader adopted the same OS processes")
+        #expect(after.allSatisfy { $0["restarts"] as? Int == 0 }, "\(after)")
+        for number in 1...4 {
+            for release in Self.releases { #expect(try hosts.beams(of: release, onHost: number).count == 1) }
+        }
+
+        // A release dies under the new leader: it restarts it, once.
+        let victim = try #require(pids["service_app@host2"])
+        kill(pid_t(victim), SIGKILL)
+        var restarted: [String: Any]?
+        let back = await eventually(timeout: .seconds(60), every: .milliseconds(250)) {
+            let rows = (try? await hosts.status(socket: newLeader.socket)) ?? []
+            restarted = fleetRow(rows, host: 2)
+            return restarted?["status"] as? String == "running" && restarted?["os_pid"] as? Int != victim
+        }
+        #expect(back, "\(String(describing: restarted))")
+        #expect(restarted?["restarts"] as? Int == 1)
+        #expect(try hosts.beams(of: "service_app", onHost: 2).count == 1)
+        #expect(newLeader.process.log.contains("adopting 8 pairs"))
+    }
+}
