@@ -91,4 +91,100 @@ struct ClusterFailoverTests {
         #expect(try hosts.beams(of: "service_app", onHost: 2).count == 1)
         #expect(newLeader.process.log.contains("adopting 8 pairs"))
     }
+
+    @Test(
+        "the leader cut off from etcd stops acting within lease_ttl and a standby takes over; healed, it is a standby; with etcd down every member stops acting and the releases keep running",
+        .enabled(if: EtcdFixture.unavailableReason == nil, "\(EtcdFixture.unavailableReason ?? "")"),
+        .timeLimit(.minutes(8)))
+    func partitions() async throws {
+        let (hosts, etcd) = try await Self.fleet()
+        defer { hosts.tearDown() }
+        defer { etcd.process?.stop() }
+        var members: [ControlMachine] = []
+        defer { for member in members { member.process.stop() } }
+        for number in 1...3 { members.append(try hosts.startMember(number, etcd: etcd, ttl: "\(Self.ttl)s")) }
+        let (leader, rows) = try await hosts.leaderWithAllRunning(members, pairs: 8)
+        let pids = pidsByPair(rows)
+
+        // The leader loses etcd but keeps its hosts: a blackhole route to etcd in its namespace.
+        let route = ["-n", "\(hosts.prefix)-\(leader.namespace)", "route", "add", "blackhole", "\(etcd.address)/32"]
+        let logMark = leader.process.log.utf8.count
+        #expect(try runCommand("/usr/bin/ip", route).status == 0)
+        let cut = ContinuousClock.now
+        // A release dies at once, while the old leader still holds its connections.
+        let victim = try #require(pids["app2@host3"])
+        kill(pid_t(victim), SIGKILL)
+        var fencedAfter: Duration?
+        let stopped = await eventually(timeout: .seconds(Self.ttl + 5), every: .milliseconds(100)) {
+            guard await hosts.role(leader) == "fenced" else { return false }
+            fencedAfter = ContinuousClock.now - cut
+            return true
+        }
+        let cutRole = await hosts.role(leader)
+        #expect(stopped, "the cut-off leader still says \(cutRole ?? "nothing")")
+        #expect(fencedAfter.map { $0 <= .seconds(Self.ttl) } == true, "fenced after \(String(describing: fencedAfter))")
+        let handedOver = await eventually(timeout: .seconds(5), every: .milliseconds(100)) {
+            ((try? await hosts.status(socket: leader.socket)) ?? [[:]]).isEmpty
+        }
+        #expect(handedOver, "a fenced member supervises nothing")
+
+        let standbys = members.filter { $0.number != leader.number }
+        var next: ControlMachine?
+        let taken = await eventually(timeout: .seconds(Self.ttl + 10), every: .milliseconds(200)) {
+            for member in standbys where await hosts.role(member) == "leader" {
+                next = member
+                return true
+            }
+            return false
+        }
+        try #require(taken)
+        let newLeader = try #require(next)
+        var after: [[String: Any]] = []
+        let all = await eventually(timeout: .seconds(60), every: .milliseconds(250)) {
+            after = (try? await hosts.status(socket: newLeader.socket)) ?? []
+            return after.count == 8 && after.allSatisfy { $0["status"] as? String == "running" }
+        }
+        #expect(all, "\(after)")
+        var expected = pids
+        expected["app2@host3"] = nil
+        #expect(pidsByPair(after).filter { $0.key != "app2@host3" } == expected, "the others were adopted, not restarted")
+        // The killed release was started again exactly once, by the new leader alone.
+        let beams = try hosts.beams(of: "app2", onHost: 3)
+        #expect(beams.count == 1 && beams.first.map(Int.init) != victim, "\(beams)")
+        let oldLog = String(decoding: Array(leader.process.log.utf8).dropFirst(logMark), as: UTF8.self)
+        #expect(!oldLog.contains("event=restarted") && !oldLog.contains("event=started"), "\(oldLog.suffix(3000))")
+        #expect(oldLog.contains("did not restart") || oldLog.contains("fenced") || oldLog.contains("handing over"))
+
+        // Healed: the old leader comes back as a standby, and nothing moves.
+        #expect(try runCommand("/usr/bin/ip", ["-n", "\(hosts.prefix)-\(leader.namespace)", "route", "del", "blackhole", "\(etcd.address)/32"]).status == 0)
+        let rejoined = await eventually(timeout: .seconds(Self.ttl + 10), every: .milliseconds(200)) {
+            await hosts.role(leader) == "standby"
+        }
+        let healedRole = await hosts.role(leader)
+        #expect(rejoined, "\(healedRole ?? "no answer")")
+        let stillLeading = await hosts.role(newLeader)
+        #expect(stillLeading == "leader")
+        let settled = pidsByPair(after)
+
+        // etcd itself goes down: every member stops acting within lease_ttl, and the releases keep running.
+        try etcd.kill()
+        let down = ContinuousClock.now
+        let allFenced = await eventually(timeout: .seconds(Self.ttl + 5), every: .milliseconds(200)) {
+            var roles: [String?] = []
+            for member in members { roles.append(await hosts.role(member)) }
+            return roles.allSatisfy { $0 == "fenced" }
+        }
+        #expect(allFenced)
+        #expect(ContinuousClock.now - down <= .seconds(Self.ttl + 1))
+        for (pair, pid) in settled {
+            let parts = pair.split(separator: "@")
+            let host = Int(parts[1].dropFirst(4))!
+            #expect(try hosts.beams(of: String(parts[0]), onHost: host).map(Int.init) == [pid], "\(pair) kept running")
+        }
+        // etcd is back: a leader resumes and adopts every release as it runs.
+        try etcd.start()
+        let (_, resumed) = try await hosts.leaderWithAllRunning(members, pairs: 8, timeout: .seconds(60))
+        #expect(pidsByPair(resumed) == settled)
+        #expect(resumed.allSatisfy { $0["restarts"] as? Int == 0 }, "\(resumed)")
+    }
 }
