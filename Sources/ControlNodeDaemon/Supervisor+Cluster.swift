@@ -18,6 +18,7 @@ extension Supervisor {
     /// The member's role, leader or members changed: hand over the pairs it no longer owns (their releases keep
     /// running) and adopt the ones it now owns (through initialize_state, restarting none that is alive).
     func clusterChanged(_ state: ClusterState) async {
+        let previous = clusterState
         clusterState = state
         let now = ContinuousClock.now
         let role = state.role(at: now)
@@ -35,7 +36,11 @@ extension Supervisor {
                 metadata: ["event": "cluster_handover", "role": "\(role.rawValue)"])
         }
         for key in leaving { await stop(key) }
-        let gained = pairs.filter { owned.contains($0.key) && supervising[$0.key] == nil }
+        handovers = handovers.filter { owned.contains($0.key) }
+        var gained = pairs.filter { owned.contains($0.key) && supervising[$0.key] == nil }
+        if state.mode == .sharded {
+            gained = gained.filter { handoverDone($0.key, previous: previous, state: state, at: now) }
+        }
         if !gained.isEmpty {
             logger.notice(
                 "adopting \(gained.count) pairs", metadata: ["event": "cluster_adopting", "role": "\(role.rawValue)"])
@@ -48,6 +53,46 @@ extension Supervisor {
             commandSink.yield(.ready)
         }
         publishStatus()
+    }
+
+    /// How long a member that gains a pair from a live member waits before it acts on it: two readings of etcd,
+    /// by which the live member has seen that it lost the pair and stopped supervising it.
+    static let handoverDelay = Duration.seconds(2)
+
+    /// Whether `key`, newly owned, may be adopted now (sharded): at once when its previous owner is gone (its lease
+    /// ended, so it is fenced), else once `handoverDelay` has passed; a wake-up is set for then.
+    private func handoverDone(_ key: ReleaseHost, previous: ClusterState?, state: ClusterState, at now: ContinuousClock.Instant)
+        -> Bool
+    {
+        if let deadline = handovers[key] {
+            if now >= deadline {
+                handovers[key] = nil
+                return true
+            }
+            return false
+        }
+        guard let before = previous?.owner(of: key), before != state.name, state.members.contains(before) else { return true }
+        handovers[key] = now + Self.handoverDelay
+        let sink = commandSink
+        Task {
+            try? await Task.sleep(for: Self.handoverDelay)
+            sink.yield(.recheckOwnership)
+        }
+        return false
+    }
+
+    /// Why a rollout of `release` cannot be driven by this member, or nil when it can.
+    func clusterRolloutRefusal(_ release: String) -> String? {
+        guard let clusterState, let settings = config.cluster else { return nil }
+        if settings.mode == .sharded {
+            return "rollouts are not driven in sharded mode yet: its pairs are spread over the members; run the "
+                + "members in active-standby mode to roll out \(release) (nothing was done)"
+        }
+        guard clusterState.role(at: .now) == .leader else {
+            return "this member (\(clusterState.name)) is \(clusterState.role(at: .now).rawValue); rollouts are driven by "
+                + "the leader, \(clusterState.leader?.name ?? "none yet"): run the command on its control machine (nothing was done)"
+        }
+        return nil
     }
 
     /// For a request about pairs of the configuration that another member supervises: which member, and

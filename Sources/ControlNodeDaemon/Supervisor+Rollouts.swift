@@ -12,6 +12,7 @@ extension Supervisor {
             return ControlAnswer(ControlResponse(
                 ok: false, error: "release \(release) is in \(settings.mode.rawValue) mode: controlnode does not change it; set mode = \"manage\""))
         }
+        if let refusal = clusterRolloutRefusal(release) { return ControlAnswer(ControlResponse(ok: false, error: refusal)) }
         let selected = selected(request)
         guard !selected.isEmpty else { return ControlAnswer(unknown(request)) }
         let actors = Dictionary(selected.map { ($0.key.host, $0.actor) }) { first, _ in first }

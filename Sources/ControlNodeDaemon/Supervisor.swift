@@ -37,6 +37,8 @@ actor Supervisor {
     var clusterState: ClusterState?
     /// Whether rollouts in flight were resumed since this member last became the one that drives them.
     var rolloutsResumed = false
+    /// Pairs gained from a live member (sharded), and when they may be adopted.
+    var handovers: [ReleaseHost: ContinuousClock.Instant] = [:]
     private var server: ControlServer?
     /// How often nodes are asked for their figures: set at start, from `metrics_listen` and `node_metrics_interval`.
     private let nodeStatsInterval: Duration?
@@ -100,6 +102,8 @@ actor Supervisor {
                     await rollOutConfig(Array(config.releases.keys).sorted())
                 case .cluster(let state):
                     await clusterChanged(state)
+                case .recheckOwnership:
+                    if let clusterState { await clusterChanged(clusterState) }
                 case .reload:
                     await reload()
                 case .terminate:
@@ -293,6 +297,8 @@ enum SupervisorCommand: Sendable {
     case ready
     /// The cluster member's state changed: role, leader or members.
     case cluster(ClusterState)
+    /// A handover delay has passed: adopt the pairs it held back.
+    case recheckOwnership
     case reload
     case terminate
 }

@@ -89,9 +89,10 @@ extension TestHosts {
     }
 
     /// Starts member `number`'s daemon in its namespace (made on first use), logging to `ctl-N-K.log`.
-    func startMember(_ number: Int, etcd: EtcdFixture, ttl: String, mode: String = "active-standby", run: Int = 1)
-        throws -> ControlMachine
-    {
+    func startMember(
+        _ number: Int, etcd: EtcdFixture, ttl: String, mode: String = "active-standby", run: Int = 1,
+        executable: String = controlnodeExecutable(), environment: [String: String] = [:]
+    ) throws -> ControlMachine {
         let namespace = "\(prefix)-c\(number)"
         let (_, list) = try runCommand("/usr/bin/ip", ["netns", "list"])
         if !list.split(whereSeparator: \.isNewline).contains(where: { $0.hasPrefix(namespace + " ") || $0 == namespace }) {
@@ -99,7 +100,8 @@ extension TestHosts {
         }
         let config = try writeMemberConfig(number, etcd: etcd, ttl: ttl, mode: mode)
         let process = try TestProcess(
-            "/usr/bin/ip", ["netns", "exec", namespace, controlnodeExecutable(), "run", "--config", config, "--log-target", "stderr"],
+            "/usr/bin/ip", ["netns", "exec", namespace, executable, "run", "--config", config, "--log-target", "stderr"],
+            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
             logPath: directory.file("ctl-\(number)-\(run).log"), name: "controlnode ctl-\(number)")
         return ControlMachine(number: number, socket: directory.file("ctl-\(number).sock"), process: process)
     }

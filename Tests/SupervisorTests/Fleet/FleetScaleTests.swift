@@ -9,9 +9,9 @@ struct FleetScaleTests {
     static let smallNode = ["RELEASE_MODE": "interactive", "ERL_FLAGS": "+S 1:1 +SDcpu 1:1 +SDio 1 +A 1"]
 
     @Test(
-        "200 pairs: READY within 5 s of start, idle CPU ≤ 1 % of a core, RSS ≤ 40 MB as packaged, a partitioned host delays no other",
+        "200 pairs: READY within 5 s of start, idle CPU ≤ 1 % of a core, RSS ≤ 40 MB as packaged, a partitioned host delays no other; then shared by 3 sharded members",
         .enabled(if: TestHosts.isAvailable, "\(TestHosts.unavailableReason ?? "")"),
-        .timeLimit(.minutes(20)))
+        .timeLimit(.minutes(25)))
     func twoHundredReleases() async throws {
         let hosts = try TestHosts(count: 8)
         defer { hosts.tearDown() }
@@ -101,6 +101,16 @@ struct FleetScaleTests {
         let host8 = healed.filter { $0["host"] as? String == "host8" }.compactMap { $0["os_pid"] as? Int }
         #expect(Set(host8).isSubset(of: pids) && host8.count == 25)
         #expect(daemon.isRunning)
+
+        // Then the same 200, shared by three members of a cluster in sharded mode.
+        guard EtcdFixture.unavailableReason == nil else {
+            Issue.record("the sharded phase needs etcd: \(EtcdFixture.unavailableReason ?? "")")
+            return
+        }
+        let running = pidsByPair(healed)
+        daemon.signal(SIGTERM)
+        #expect(try await offload { try daemon.exit(within: .seconds(120)) } == 0)
+        try await Self.shareAmongMembers(hosts, pids: running, executable: packaged)
     }
 
     /// User plus system CPU time of `pid`, in seconds.
