@@ -154,6 +154,7 @@ public actor ClusterMember {
                 metadata: ["event": "cluster_role", "role": "\(role.rawValue)", "leader": "\(state.leader?.name ?? "")"])
         }
         published = (role, state.leader, state.members, state.confirmedUntil)
+        ClusterMetrics.record(state, role: role)
         updateSink.yield(state)
     }
 

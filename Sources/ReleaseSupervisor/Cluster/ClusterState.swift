@@ -7,7 +7,7 @@
 /// succeeds again.
 public struct ClusterState: Sendable {
     /// This member's part now.
-    public enum Role: String, Sendable, Equatable {
+    public enum Role: String, Sendable, Equatable, CaseIterable {
         /// It holds the leader key under a confirmed lease (active-standby: it supervises every pair).
         case leader
         /// Its lease is confirmed and another member leads (active-standby: it supervises nothing).
