@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmarks: bench/run.sh GROUP (ssh, dist, release, daemon, scale, rollout, all).
+# Benchmarks: bench/run.sh GROUP (ssh, dist, release, daemon, scale, rollout, cluster, all).
 # Each group prints one JSON line per scenario: ours and the baseline measured side by side in the same run,
 # as medians of several runs, with ratio = ours / baseline.
 set -euo pipefail
@@ -12,6 +12,6 @@ run_group() {
     if [ -x "$here/$1.sh" ]; then "$here/$1.sh"; else echo "bench group $1 is not written yet" >&2; return 1; fi
 }
 case "$group" in
-    all) for g in ssh dist release daemon scale rollout; do [ -x "$here/$g.sh" ] && run_group "$g"; done ;;
+    all) for g in ssh dist release daemon scale rollout cluster; do [ -x "$here/$g.sh" ] && run_group "$g"; done ;;
     *) run_group "$group" ;;
 esac

@@ -63,6 +63,7 @@ install -D -m 0644 packaging/systemd/controlnode.tmpfiles "$root/usr/lib/tmpfile
 # with dpkg-statoverride. It holds no secret: keys and cookies are files of their own.
 install -D -m 0644 packaging/systemd/controlnode.toml.example "$root/etc/controlnode/controlnode.toml"
 install -D -m 0644 packaging/deb/copyright "$root/usr/share/doc/controlnode/copyright"
+install -D -m 0644 packaging/deb/lintian-overrides "$root/usr/share/lintian/overrides/controlnode"
 # controlnode is its own upstream (a native package, its version without a Debian revision): policy 12.7 names
 # the Debian changelog changelog.gz then, not changelog.Debian.gz.
 gzip -9n < packaging/deb/changelog > "$root/usr/share/doc/controlnode/changelog.gz"

@@ -55,6 +55,12 @@ extension Supervisor {
         publishStatus()
     }
 
+    /// Whether this daemon supervises `key`: always alone; in a cluster, when it owns the pair now.
+    func ownsHere(_ key: ReleaseHost) -> Bool {
+        guard cluster != nil else { return true }
+        return clusterState?.owned([key], at: .now).contains(key) ?? false
+    }
+
     /// How long a member that gains a pair from a live member waits before it acts on it: two readings of etcd,
     /// by which the live member has seen that it lost the pair and stopped supervising it.
     static let handoverDelay = Duration.seconds(2)

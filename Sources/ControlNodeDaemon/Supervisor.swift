@@ -211,7 +211,7 @@ actor Supervisor {
     @discardableResult
     func reload() async -> String? {
         notify { try $0.reloading() }
-        let next: ControlNodeConfig
+        var next: ControlNodeConfig
         let pairs: [ControlNodeConfig.Supervised]
         do {
             next = try ControlNodeConfig.load(path: configPath).config
@@ -223,6 +223,12 @@ actor Supervisor {
             let line = statusLine()
             notify { try $0.ready(status: line) }
             return "\(error)"
+        }
+        if next.cluster != config.cluster {
+            logger.warning(
+                "a change of [cluster] takes effect when the daemon restarts; the running membership stays as it is",
+                metadata: ["event": "config_warning"])
+            next.cluster = config.cluster
         }
         if next.daemon.metricsListen != config.daemon.metricsListen
             || next.daemon.nodeMetricsInterval != config.daemon.nodeMetricsInterval
@@ -258,7 +264,7 @@ actor Supervisor {
 
     private func apply(_ diff: ConfigDiff, _ pairs: [ControlNodeConfig.Supervised]) async {
         for key in diff.removed + diff.changed { await stop(key) }
-        let wanted = Set(diff.added + diff.changed)
+        let wanted = Set(diff.added + diff.changed).filter(ownsHere)
         let desired = (try? await store.desiredVersions()) ?? [:]
         start(pairs.filter { wanted.contains($0.key) }, desired: desired)
         logger.notice(

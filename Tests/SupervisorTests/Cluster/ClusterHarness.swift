@@ -106,6 +106,35 @@ extension TestHosts {
         return ControlMachine(number: number, socket: directory.file("ctl-\(number).sock"), process: process)
     }
 
+    /// Members 1 to `count`, started one after the other.
+    func startMembers(_ count: Int, etcd: EtcdFixture, ttl: String) throws -> [ControlMachine] {
+        try (1...count).map { try startMember($0, etcd: etcd, ttl: ttl) }
+    }
+
+    /// The first of `members` seen leading within `timeout`, polling every 100 ms, or nil.
+    func firstToLead(_ members: [ControlMachine], timeout: Duration) async -> ControlMachine? {
+        var found: ControlMachine?
+        _ = await eventually(timeout: timeout, every: .milliseconds(100)) {
+            for member in members where await self.role(member) == "leader" {
+                found = member
+                return true
+            }
+            return false
+        }
+        return found
+    }
+
+    /// Polls `member`'s status until `pairs` rows all say running (within 60 s); returns whether they did and
+    /// the last rows.
+    func allRunning(on member: ControlMachine, pairs: Int) async -> (running: Bool, rows: [[String: Any]]) {
+        var rows: [[String: Any]] = []
+        let running = await eventually(timeout: .seconds(60), every: .milliseconds(250)) {
+            rows = (try? await self.status(socket: member.socket)) ?? []
+            return rows.count == pairs && rows.allSatisfy { $0["status"] as? String == "running" }
+        }
+        return (running, rows)
+    }
+
     /// `cluster status --json` of `member`, or nil when it does not answer.
     func clusterStatus(_ member: ControlMachine) async -> [String: Any]? {
         let socket = member.socket
