@@ -50,6 +50,7 @@ extension Supervisor {
         if !ready && supervising.isEmpty {
             markReady()
         } else if ready, drivesRollouts, !rolloutsResumed, initialized.count == supervising.count {
+            rolloutsResumed = true
             commandSink.yield(.ready)
         }
         publishStatus()

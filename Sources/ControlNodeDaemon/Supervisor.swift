@@ -166,7 +166,9 @@ actor Supervisor {
             if !ready {
                 markReady()
             } else if cluster != nil, drivesRollouts, !rolloutsResumed {
-                commandSink.yield(.ready)  // the new leader has adopted every pair: resume what the old one drove
+                // The new leader has adopted every pair: resume what the old one drove, once.
+                rolloutsResumed = true
+                commandSink.yield(.ready)
             }
         }
         publishStatus()
@@ -174,6 +176,7 @@ actor Supervisor {
 
     func markReady() {
         ready = true
+        if drivesRollouts { rolloutsResumed = true }
         commandSink.yield(.ready)
         let status = statusLine()
         notify { try $0.ready(status: status) }
