@@ -43,7 +43,7 @@ if ! swift build --package-path fuzz --scratch-path "$scratch" --product "$targe
     echo "fuzz.sh: building $target failed" >&2
     exit 1
 fi
-if grep -E "(warning|error):" "$build_log" >&2; then
+if ! scripts/build-warnings.sh < "$build_log"; then
     echo "fuzz.sh: building $target shows warnings (above); fix them" >&2
     exit 1
 fi

@@ -62,7 +62,7 @@ extension Supervisor {
         return clusterState?.owned([key], at: .now).contains(key) ?? false
     }
 
-    /// How long a member that gains a pair from a live member waits before it acts on it: two readings of etcd,
+    /// How long a member that gains a pair from a live member waits before it acts on it: four readings of etcd,
     /// by which the live member has seen that it lost the pair and stopped supervising it.
     static let handoverDelay = Duration.seconds(2)
 

@@ -34,8 +34,10 @@ public actor ClusterMember {
         (role: ClusterState.Role, leader: ClusterState.Leader?, members: [String], until: ContinuousClock.Instant?)?
     private var stopping = false
 
-    /// A member named as `config` says, talking to `etcd`.
-    public init(config: ClusterConfig, etcd: any EtcdKeyValue, logger: Logger, pollInterval: Duration = .seconds(1)) {
+    /// A member named as `config` says, talking to `etcd`, reading the leader and member keys every `pollInterval`.
+    public init(
+        config: ClusterConfig, etcd: any EtcdKeyValue, logger: Logger, pollInterval: Duration = .milliseconds(500)
+    ) {
         name = config.memberName
         keys = Keys(prefix: config.keyPrefix)
         self.etcd = etcd
